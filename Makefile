@@ -1,0 +1,28 @@
+# webtape: `make demo` (the main job on the embedded default) and `make test`. Both install what is missing.
+SHELL := /bin/bash
+PYTHON ?= python3
+export LIBTORCH_USE_PYTORCH := 1
+
+.PHONY: deps deps-bench test demo bench clean-demo
+
+deps:
+	@bash scripts/setup.sh
+
+deps-bench:
+	@bash scripts/setup.sh --bench
+
+test: deps
+	cargo build --bins
+	cargo test --no-fail-fast
+
+demo: deps
+	cargo build --release --bin webtape
+	bash scripts/demo.sh
+
+bench: deps-bench
+	cargo build --release --bin webtape
+	bash scripts/bench_import.sh
+	cargo bench --bench snapshot_ops
+
+clean-demo:
+	rm -rf snapshots/demo bench-out

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what building and testing webtape needs on a fresh Debian/Ubuntu machine, and nothing that is
+# already there: libclang (RocksDB's bindgen), PyTorch 2.11.0 (libtorch for tch 0.24), warcio (the reference WARC
+# implementation the tests compare against). With --bench, also the Python peers of the import benchmark.
+set -euo pipefail
+PYTHON=${PYTHON:-python3}
+TORCH_VERSION=2.11.0
+SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+
+need_apt=()
+command -v cc >/dev/null || need_apt+=(build-essential)
+dpkg -s libclang-dev >/dev/null 2>&1 || need_apt+=(libclang-dev)
+command -v "$PYTHON" >/dev/null || need_apt+=(python3 python3-pip)
+if ((${#need_apt[@]})); then
+  echo "setup: installing ${need_apt[*]} (apt)"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+command -v cargo >/dev/null || { echo "setup: cargo not found; install Rust (rustup) first" >&2; exit 1; }
+
+have_torch=$("$PYTHON" -c 'import torch; print(torch.__version__.split("+")[0])' 2>/dev/null || true)
+if [[ "$have_torch" != "$TORCH_VERSION" ]]; then
+  echo "setup: installing torch==$TORCH_VERSION (found: ${have_torch:-none}); this is a large download"
+  "$PYTHON" -m pip install -q "torch==$TORCH_VERSION"
+fi
+
+py_need=()
+"$PYTHON" -c "import warcio" 2>/dev/null || py_need+=(warcio)
+"$PYTHON" -c "import requests" 2>/dev/null || py_need+=(requests)
+if [[ "${1:-}" == "--bench" ]]; then
+  "$PYTHON" -c 'import bm25s' 2>/dev/null || py_need+=(bm25s)
+  "$PYTHON" -c 'import lxml' 2>/dev/null || py_need+=(lxml)
+  "$PYTHON" -c 'import trafilatura' 2>/dev/null || py_need+=(trafilatura)
+fi
+if ((${#py_need[@]})); then
+  echo "setup: installing ${py_need[*]} (pip)"
+  "$PYTHON" -m pip install -q "${py_need[@]}"
+fi

@@ -1,0 +1,59 @@
+//! The crate's one error type, [`Error`], and its [`Result`] alias. Every variant names what went wrong
+//! and where, so the CLI can print it once and exit non-zero.
+use std::path::PathBuf;
+
+/// Everything that can go wrong in webtape's library code.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A filesystem operation failed; `path` says on what.
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    /// RocksDB reported an error (including on-disk corruption found by its checksums).
+    #[error("snapshot database {path}: {message}")]
+    Db { path: PathBuf, message: String },
+    /// tantivy reported an error.
+    #[error("snapshot index {path}: {message}")]
+    Index { path: PathBuf, message: String },
+    /// No snapshot at this path.
+    #[error("no snapshot at {0} (create one with `webtape snapshot create {0}`)")]
+    NoSnapshot(PathBuf),
+    /// A snapshot exists where a new one was to be created.
+    #[error("a snapshot already exists at {0}")]
+    SnapshotExists(PathBuf),
+    /// The snapshot was written by a newer webtape (or is not a webtape snapshot at all).
+    #[error("{path}: snapshot format version {found} is not supported (this webtape reads versions up to {supported}); upgrade webtape")]
+    FormatVersion { path: PathBuf, found: u32, supported: u32 },
+    /// A snapshot file or record could not be decoded.
+    #[error("{what}: {message}")]
+    Corrupt { what: String, message: String },
+    /// A URL that cannot be canonicalized (bad syntax, unsupported scheme, no host).
+    #[error("invalid URL {url:?}: {reason}")]
+    InvalidUrl { url: String, reason: String },
+    /// A search request that cannot be understood.
+    #[error("invalid search request: {0}")]
+    InvalidRequest(String),
+    /// Input data (WARC, JSONL, HTML) that cannot be read; `source` names the file and position.
+    #[error("{source_name}: {message}")]
+    BadInput { source_name: String, message: String },
+    /// A nothing-found lookup, e.g. a URL that the snapshot never captured.
+    #[error("{0}")]
+    NotFound(String),
+    /// A configuration or argument that is out of range or inconsistent.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+}
+
+/// `Result` with webtape's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// An [`Error::Io`] for `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io { path: path.into(), source }
+    }
+
+    /// An [`Error::BadInput`] naming the input.
+    pub fn bad_input(source_name: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::BadInput { source_name: source_name.into(), message: message.into() }
+    }
+}

@@ -1,0 +1,36 @@
+//! webtape: record the web once, replay it byte for byte, and train deep-research agents on it.
+//!
+//! Data flows one way:
+//!
+//! ```text
+//! recorder ─▶ snapshot (RocksDB + tantivy) ─▶ environment (replay | live | record) ─▶ agent ─▶ reward ─▶ GRPO
+//! ```
+//!
+//! This build holds the bottom layer, the [`snapshot`] store:
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`error`] | the one [`Error`] enum and [`Result`] |
+//! | [`extract`] | HTML → title + main text (for indexing and for the agent) |
+//! | [`snapshot`] | the snapshot folder: RocksDB column families, tantivy index, WARC/JSONL import, WARC export, merge, verify |
+//! | [`progress`] | progress bars for long work |
+//!
+//! ```no_run
+//! use webtape::snapshot::{import_warc, Snapshot, SnapshotWriter};
+//! # fn main() -> webtape::Result<()> {
+//! let mut writer = SnapshotWriter::create("snapshots/mine".as_ref())?;
+//! let report = import_warc(&mut writer, &["crawl.warc.gz".into()])?;
+//! println!("{report}");
+//! writer.finish()?;
+//! let snapshot = Snapshot::open("snapshots/mine".as_ref())?;
+//! for hit in snapshot.search("rust borrow checker", 5, 200)? {
+//!     println!("{:.3} {} {}", hit.score, hit.url, hit.title);
+//! }
+//! # Ok(()) }
+//! ```
+pub mod error;
+pub mod extract;
+pub mod progress;
+pub mod snapshot;
+
+pub use error::{Error, Result};

@@ -1,0 +1,34 @@
+//! Snapshots: a RocksDB database of captures (search answers, pages, bodies, extracted text, reader outputs)
+//! indexed by tantivy, with WARC and JSONL import/export. See the crate docs for the folder layout.
+pub mod canon;
+mod digest;
+pub mod http;
+mod index;
+mod jsonl;
+mod manifest;
+mod merge;
+mod prepared;
+mod reader;
+mod rebuild;
+mod record;
+mod report;
+mod state;
+mod store;
+mod verify;
+mod warc_export;
+mod warc_import;
+mod warc_read;
+mod writer;
+
+pub use canon::{surt_key, SearchRequest};
+pub use jsonl::{import_jsonl, JsonlOptions};
+pub use manifest::{Counts, Manifest, FORMAT_VERSION};
+pub use merge::{merge, MergeReport};
+pub use prepared::{PreparedPage, PutOutcome};
+pub use reader::{PageView, SearchHit, Snapshot};
+pub use record::{PageCapture, PageText, SearchCapture, SearchResult};
+pub use report::ImportReport;
+pub use verify::{verify, Problem, VerifyReport};
+pub use warc_export::{cdxj_path, export_warc, ExportReport};
+pub use warc_import::import_warc;
+pub use writer::SnapshotWriter;

@@ -1,0 +1,167 @@
+//! [`Snapshot`]: read-only access to a snapshot (exact lookups, BM25 search, search captures, reader outputs).
+//! Opened read-only, so any number of processes can share one snapshot folder.
+use std::path::{Path, PathBuf};
+
+use super::canon::{self, SearchRequest};
+use super::index::{PageIndex, ParsedQuery};
+use super::manifest::Manifest;
+use super::record::{self, PageCapture, PageText, SearchCapture};
+use super::store::{Store, CF_PAGES, CF_READER, CF_SEARCH, CF_TEXT};
+use crate::error::{Error, Result};
+
+/// One page capture with its extracted text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageView {
+    pub key: Vec<u8>,
+    pub capture: PageCapture,
+    pub text: PageText,
+}
+
+/// One BM25 hit with a snippet of its text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchHit {
+    pub url: String,
+    pub title: String,
+    pub snippet: String,
+    /// Byte ranges of matched query terms inside `snippet`.
+    pub highlights: Vec<std::ops::Range<usize>>,
+    pub score: f32,
+    pub surt: String,
+    pub key: Vec<u8>,
+}
+
+/// A snapshot opened for reading.
+pub struct Snapshot {
+    dir: PathBuf,
+    store: Store,
+    index: PageIndex,
+    manifest: Manifest,
+}
+
+impl Snapshot {
+    /// Opens the snapshot at `dir` read-only, checking its format version.
+    pub fn open(dir: &Path) -> Result<Snapshot> {
+        let manifest = Manifest::read(dir)?;
+        let store = Store::open_ro(&dir.join("db"))?;
+        let index = PageIndex::open(&dir.join("index"))?;
+        Ok(Snapshot { dir: dir.to_path_buf(), store, index, manifest })
+    }
+
+    /// The manifest as last written by a writer.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The snapshot folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Every capture of `url`, oldest first.
+    pub fn page_captures(&self, url: &str) -> Result<Vec<(Vec<u8>, PageCapture)>> {
+        captures_of(&self.store, url)
+    }
+
+    /// The capture of `url` closest to `at` (RFC 3339 or 14 digits; earlier wins a tie), or the latest without `at`.
+    pub fn get_page(&self, url: &str, at: Option<&str>) -> Result<Option<PageView>> {
+        let captures = self.page_captures(url)?;
+        let chosen = match at {
+            None => captures.into_iter().last(),
+            Some(at) => closest(captures, &normalize_time(at)?)?,
+        };
+        let Some((key, capture)) = chosen else { return Ok(None) };
+        let text = self.text(&key)?.unwrap_or_default();
+        Ok(Some(PageView { key, capture, text }))
+    }
+
+    /// The body of a capture, decompressed; `None` for captures without one.
+    pub fn body(&self, capture: &PageCapture) -> Result<Option<Vec<u8>>> {
+        let Some(digest) = &capture.body_digest else { return Ok(None) };
+        match self.store.get_blob(digest)? {
+            Some(body) => Ok(Some(body)),
+            None => Err(Error::Corrupt { what: format!("capture of {}", capture.url), message: format!("blob {digest} is missing") }),
+        }
+    }
+
+    /// The extracted text stored for a capture key.
+    pub fn text(&self, key: &[u8]) -> Result<Option<PageText>> {
+        self.store.get(CF_TEXT, key)?.map(|b| record::decode("page text", key, &b)).transpose()
+    }
+
+    /// BM25 search over the latest capture of each page, with snippets of about `snippet_chars` characters.
+    pub fn search(&self, query: &str, k: usize, snippet_chars: usize) -> Result<Vec<SearchHit>> {
+        let parsed: ParsedQuery = self.index.parse(query);
+        let mut out = Vec::new();
+        for hit in self.index.search(&parsed, k)? {
+            let text = self.text(&hit.key)?.unwrap_or_default();
+            let (snippet, highlights) = self.index.snippet(&parsed, &text.text, snippet_chars)?;
+            out.push(SearchHit {
+                url: hit.url,
+                title: hit.title,
+                snippet,
+                highlights,
+                score: hit.score,
+                surt: hit.surt,
+                key: hit.key,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Recorded answers to `request`, oldest first.
+    pub fn search_captures(&self, request: &SearchRequest) -> Result<Vec<SearchCapture>> {
+        let rows = self.store.scan_prefix(CF_SEARCH, &request.key())?;
+        rows.iter().map(|(k, v)| record::decode("search capture", k, v)).collect()
+    }
+
+    /// The recorded reader output for `(model, prompt)`.
+    pub fn reader_output(&self, model: &str, prompt: &str) -> Result<Option<String>> {
+        let key = record::reader_key(model, prompt);
+        Ok(self.store.get(CF_READER, &key)?.map(|b| String::from_utf8_lossy(&b).into_owned()))
+    }
+
+    /// Number of documents in the search index.
+    pub fn indexed_pages(&self) -> u64 {
+        self.index.num_docs()
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub(crate) fn index(&self) -> &PageIndex {
+        &self.index
+    }
+}
+
+/// Every capture of `url` in `store`, oldest first.
+pub(crate) fn captures_of(store: &Store, url: &str) -> Result<Vec<(Vec<u8>, PageCapture)>> {
+    let surt = canon::surt_key(url)?;
+    let rows = store.scan_prefix(CF_PAGES, &record::page_prefix(&surt))?;
+    rows.into_iter()
+        .map(|(k, v)| Ok((k.to_vec(), record::decode("page capture", &k, &v)?)))
+        .collect()
+}
+
+fn normalize_time(at: &str) -> Result<String> {
+    if at.len() == 14 && at.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(at.to_string());
+    }
+    record::timestamp14(at).map_err(|_| Error::Config(format!("--at {at:?}: expected RFC 3339 or YYYYMMDDhhmmss")))
+}
+
+fn closest(captures: Vec<(Vec<u8>, PageCapture)>, at14: &str) -> Result<Option<(Vec<u8>, PageCapture)>> {
+    let target = seconds(at14);
+    let mut best: Option<(i64, (Vec<u8>, PageCapture))> = None;
+    for (key, capture) in captures {
+        let distance = (seconds(&record::timestamp14(&capture.captured_at)?) - target).abs();
+        if best.as_ref().is_none_or(|(d, _)| distance < *d) {
+            best = Some((distance, (key, capture)));
+        }
+    }
+    Ok(best.map(|(_, c)| c))
+}
+
+fn seconds(ts14: &str) -> i64 {
+    chrono::NaiveDateTime::parse_from_str(ts14, "%Y%m%d%H%M%S").map(|t| t.and_utc().timestamp()).unwrap_or(0)
+}

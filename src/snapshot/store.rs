@@ -1,0 +1,169 @@
+//! RocksDB layout of a snapshot: the column families, their options, blob (de)compression and the batch that
+//! makes one capture atomic. Knows nothing about tantivy, WARC or HTTP.
+use std::path::{Path, PathBuf};
+
+use rocksdb::{ColumnFamilyDescriptor, IteratorMode, Options, WriteBatch, DB};
+
+use crate::error::{Error, Result};
+
+/// Column family names, in a fixed order.
+pub const CF_SEARCH: &str = "search";
+pub const CF_PAGES: &str = "pages";
+pub const CF_BLOBS: &str = "blobs";
+pub const CF_TEXT: &str = "text";
+pub const CF_READER: &str = "reader";
+pub const CF_META: &str = "meta";
+pub const COLUMN_FAMILIES: [&str; 6] = [CF_SEARCH, CF_PAGES, CF_BLOBS, CF_TEXT, CF_READER, CF_META];
+
+/// zstd level for bodies: fast to write, about 4-8x on HTML.
+const ZSTD_LEVEL: i32 = 3;
+
+/// The snapshot's RocksDB database.
+pub struct Store {
+    db: DB,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating when `create`) the database read-write. Only one process may do this at a time.
+    pub fn open_rw(path: &Path, create: bool) -> Result<Store> {
+        let mut opts = Options::default();
+        opts.create_if_missing(create);
+        opts.create_missing_column_families(true);
+        opts.set_max_background_jobs(2);
+        let cfs = COLUMN_FAMILIES.iter().map(|name| ColumnFamilyDescriptor::new(*name, cf_options(name)));
+        let db = DB::open_cf_descriptors(&opts, path, cfs).map_err(|e| db_error(path, e))?;
+        Ok(Store { db, path: path.to_path_buf() })
+    }
+
+    /// Opens the database read-only: any number of processes may do this while nobody writes.
+    pub fn open_ro(path: &Path) -> Result<Store> {
+        let opts = Options::default();
+        let cfs = COLUMN_FAMILIES.iter().map(|name| ColumnFamilyDescriptor::new(*name, cf_options(name)));
+        let db = DB::open_cf_descriptors_read_only(&opts, path, cfs, false).map_err(|e| db_error(path, e))?;
+        Ok(Store { db, path: path.to_path_buf() })
+    }
+
+    fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
+        self.db.cf_handle(name).expect("every column family is created on open")
+    }
+
+    /// The raw value under `key` in column family `cf`.
+    pub fn get(&self, cf: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.db.get_cf(self.cf(cf), key).map_err(|e| self.err(e))
+    }
+
+    /// Whether `key` exists in `cf`.
+    pub fn contains(&self, cf: &str, key: &[u8]) -> Result<bool> {
+        Ok(self.db.get_pinned_cf(self.cf(cf), key).map_err(|e| self.err(e))?.is_some())
+    }
+
+    /// Every `(key, value)` of `cf` whose key starts with `prefix`, in key order.
+    pub fn scan_prefix(&self, cf: &str, prefix: &[u8]) -> Result<Vec<(Box<[u8]>, Box<[u8]>)>> {
+        let mode = IteratorMode::From(prefix, rocksdb::Direction::Forward);
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(self.cf(cf), mode) {
+            let (k, v) = item.map_err(|e| self.err(e))?;
+            if !k.starts_with(prefix) {
+                break;
+            }
+            out.push((k, v));
+        }
+        Ok(out)
+    }
+
+    /// Iterates all of `cf` in key order; errors (e.g. a failed block checksum) come through as items.
+    pub fn iter(&self, cf: &str) -> impl Iterator<Item = Result<(Box<[u8]>, Box<[u8]>)>> + '_ {
+        self.db.iterator_cf(self.cf(cf), IteratorMode::Start).map(move |r| r.map_err(|e| self.err(e)))
+    }
+
+    /// Iterates only the keys of `cf` (values are still read by RocksDB, but not copied).
+    pub fn keys(&self, cf: &str) -> impl Iterator<Item = Result<Box<[u8]>>> + '_ {
+        self.iter(cf).map(|r| r.map(|(k, _)| k))
+    }
+
+    /// A new batch; write it with [`Store::write`] so that everything in it lands or nothing does.
+    pub fn batch(&self) -> Batch<'_> {
+        Batch { store: self, batch: WriteBatch::default() }
+    }
+
+    /// Applies a batch atomically.
+    pub fn write(&self, batch: Batch<'_>) -> Result<()> {
+        self.db.write(batch.batch).map_err(|e| self.err(e))
+    }
+
+    /// Flushes memtables to SST files (used when a writer finishes, so the WAL is not needed to reopen).
+    pub fn flush(&self) -> Result<()> {
+        for name in COLUMN_FAMILIES {
+            self.db.flush_cf(self.cf(name)).map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
+    /// Reads and decompresses a blob; `Ok(None)` when absent.
+    pub fn get_blob(&self, digest_hex: &str) -> Result<Option<Vec<u8>>> {
+        let key = digest_key(digest_hex)?;
+        match self.get(CF_BLOBS, &key)? {
+            None => Ok(None),
+            Some(z) => decompress_blob(digest_hex, &z).map(Some),
+        }
+    }
+
+    pub(crate) fn err(&self, e: rocksdb::Error) -> Error {
+        db_error(&self.path, e)
+    }
+}
+
+/// A set of writes applied atomically by [`Store::write`].
+pub struct Batch<'a> {
+    store: &'a Store,
+    batch: WriteBatch,
+}
+
+impl Batch<'_> {
+    /// Adds a put of `key → value` in `cf`.
+    pub fn put(&mut self, cf: &str, key: &[u8], value: &[u8]) {
+        self.batch.put_cf(self.store.cf(cf), key, value);
+    }
+}
+
+/// Compresses a body for the `blobs` column family.
+pub fn compress_blob(body: &[u8]) -> Vec<u8> {
+    zstd::bulk::compress(body, ZSTD_LEVEL).expect("zstd compression of an in-memory buffer does not fail")
+}
+
+/// Decompresses a blob, naming it on failure.
+pub fn decompress_blob(digest_hex: &str, z: &[u8]) -> Result<Vec<u8>> {
+    zstd::stream::decode_all(z)
+        .map_err(|e| Error::Corrupt { what: format!("blob {digest_hex}"), message: format!("zstd: {e}") })
+}
+
+/// The 32-byte blobs key of a hex digest.
+pub fn digest_key(digest_hex: &str) -> Result<[u8; 32]> {
+    let mut key = [0u8; 32];
+    hex::decode_to_slice(digest_hex, &mut key)
+        .map_err(|_| Error::Corrupt { what: "blob digest".into(), message: format!("{digest_hex:?} is not 64 hex digits") })?;
+    Ok(key)
+}
+
+fn cf_options(name: &str) -> Options {
+    let mut opts = Options::default();
+    // Bodies are zstd-compressed by us already; everything else is small JSON that lz4 shrinks cheaply.
+    if name == CF_BLOBS {
+        opts.set_compression_type(rocksdb::DBCompressionType::None);
+    } else {
+        opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
+    }
+    opts
+}
+
+fn db_error(path: &Path, e: rocksdb::Error) -> Error {
+    let message = e.into_string();
+    if message.contains("LOCK") && message.contains("lock") {
+        return Error::Db {
+            path: path.to_path_buf(),
+            message: format!("{message} (another webtape process is writing this snapshot)"),
+        };
+    }
+    Error::Db { path: path.to_path_buf(), message }
+}

@@ -1,0 +1,219 @@
+//! [`SnapshotWriter`]: the one way captures get into a snapshot. Each capture is one RocksDB WriteBatch
+//! (record, blob, text and counters together), so a crash never leaves half a capture; the tantivy index follows
+//! and is rebuilt from the database when a crash left it behind.
+use std::path::{Path, PathBuf};
+
+use super::canon::SearchRequest;
+use super::index::{PageIndex, PageIndexWriter};
+use super::manifest::{now_rfc3339, Manifest};
+use super::prepared::{PreparedPage, PutOutcome};
+use super::record::{self, PageCapture, PageText, SearchCapture};
+use super::state::State;
+use super::store::{self, Store, CF_BLOBS, CF_META, CF_PAGES, CF_READER, CF_SEARCH, CF_TEXT};
+use super::{digest, rebuild};
+use crate::error::{Error, Result};
+
+/// Writes captures into a snapshot. Only one writer per snapshot at a time (RocksDB and tantivy lock files).
+pub struct SnapshotWriter {
+    dir: PathBuf,
+    store: Store,
+    index: PageIndex,
+    index_writer: PageIndexWriter,
+    manifest: Manifest,
+    state: State,
+}
+
+impl SnapshotWriter {
+    /// Creates a new, empty snapshot at `dir` (the folder may exist if empty).
+    pub fn create(dir: &Path) -> Result<SnapshotWriter> {
+        if dir.join("manifest.json").exists() || dir.join("db").exists() {
+            return Err(Error::SnapshotExists(dir.to_path_buf()));
+        }
+        let index_dir = dir.join("index");
+        std::fs::create_dir_all(&index_dir).map_err(|e| Error::io(&index_dir, e))?;
+        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "snapshot".into());
+        let manifest = Manifest::new(&name, &now_rfc3339());
+        let store = Store::open_rw(&dir.join("db"), true)?;
+        let index = PageIndex::create(&index_dir)?;
+        manifest.write(dir)?;
+        Self::assemble(dir, store, index, manifest)
+    }
+
+    /// Opens an existing snapshot for writing. If an earlier writer crashed before committing its index, the
+    /// index is rebuilt from the database first.
+    pub fn open(dir: &Path) -> Result<SnapshotWriter> {
+        let manifest = Manifest::read(dir)?;
+        let store = Store::open_rw(&dir.join("db"), false)?;
+        let index = PageIndex::open(&dir.join("index"))?;
+        let mut writer = Self::assemble(dir, store, index, manifest)?;
+        if writer.index.commit_payload()?.as_deref() != Some(writer.state.index_payload().as_str()) {
+            writer.rebuild_index()?;
+        }
+        Ok(writer)
+    }
+
+    fn assemble(dir: &Path, store: Store, index: PageIndex, manifest: Manifest) -> Result<SnapshotWriter> {
+        let state = State::load(&store)?;
+        let index_writer = index.writer()?;
+        Ok(SnapshotWriter { dir: dir.to_path_buf(), store, index, index_writer, manifest, state })
+    }
+
+    /// Adds one page capture (see [`PreparedPage::new`]) and records `provider` (e.g. `warc`) as a source.
+    pub fn put_page_capture(&mut self, capture: PageCapture, body: Option<&[u8]>, provider: &str) -> Result<PutOutcome> {
+        let prepared = PreparedPage::new(capture, body, None)?;
+        self.put_prepared(prepared, provider)
+    }
+
+    /// Writes a prepared page capture in one atomic batch and updates the index.
+    pub fn put_prepared(&mut self, page: PreparedPage, provider: &str) -> Result<PutOutcome> {
+        if self.store.contains(CF_PAGES, &page.key)? {
+            return Ok(PutOutcome::Duplicate);
+        }
+        let siblings = self.store.scan_prefix(CF_PAGES, &record::page_prefix(&page.surt))?;
+        let is_latest = siblings.last().is_none_or(|(k, _)| k.as_ref() < page.key.as_slice());
+        let mut batch = self.store.batch();
+        add_blob(&self.store, &mut self.state, &mut batch, page.blob.as_ref())?;
+        batch.put(CF_PAGES, &page.key, &page.encoded);
+        batch.put(CF_TEXT, &page.key, &record::encode(&page.text));
+        self.state.counts.page_captures += 1;
+        self.state.counts.urls += u64::from(siblings.is_empty());
+        self.state.saw_capture(&page.capture.captured_at, provider);
+        batch.put(CF_META, State::KEY, &self.state.encode());
+        self.store.write(batch)?;
+        if is_latest {
+            let PageText { title, text } = &page.text;
+            self.index_writer.upsert(&page.surt, &page.key, &page.capture.url, title, text)?;
+        }
+        Ok(PutOutcome::Added)
+    }
+
+    /// Adds one search capture for `request`, with the provider's raw response body.
+    pub fn put_search_capture(&mut self, request: &SearchRequest, mut capture: SearchCapture, raw: Option<&[u8]>) -> Result<PutOutcome> {
+        capture.request = serde_json::from_str(&request.canonical_json())
+            .map_err(|e| Error::InvalidRequest(format!("canonical request: {e}")))?;
+        let blob = raw.map(|b| (blake3::hash(b).to_hex().to_string(), store::compress_blob(b), b.len() as u64));
+        capture.raw_digest = blob.as_ref().map(|(d, _, _)| d.clone());
+        let encoded = record::encode(&capture);
+        let key = record::search_key(&request.key(), &capture, &encoded)?;
+        if self.store.contains(CF_SEARCH, &key)? {
+            return Ok(PutOutcome::Duplicate);
+        }
+        let mut batch = self.store.batch();
+        add_blob(&self.store, &mut self.state, &mut batch, blob.as_ref())?;
+        batch.put(CF_SEARCH, &key, &encoded);
+        self.state.counts.search_captures += 1;
+        self.state.saw_capture(&capture.captured_at, &capture.provider);
+        batch.put(CF_META, State::KEY, &self.state.encode());
+        self.store.write(batch)?;
+        Ok(PutOutcome::Added)
+    }
+
+    /// Records the output of the page-reading model for `prompt`, so browse summaries replay exactly.
+    pub fn put_reader_output(&mut self, model: &str, prompt: &str, output: &str) -> Result<PutOutcome> {
+        let key = record::reader_key(model, prompt);
+        if self.store.contains(CF_READER, &key)? {
+            return Ok(PutOutcome::Duplicate);
+        }
+        let mut batch = self.store.batch();
+        batch.put(CF_READER, &key, output.as_bytes());
+        self.state.counts.reader_outputs += 1;
+        batch.put(CF_META, State::KEY, &self.state.encode());
+        self.store.write(batch)?;
+        Ok(PutOutcome::Added)
+    }
+
+    /// Copies a search capture as stored in another snapshot (merge), with its compressed raw response.
+    pub fn put_search_raw(&mut self, key: &[u8], encoded: &[u8], capture: &SearchCapture, blob: Option<(String, Vec<u8>, u64)>) -> Result<PutOutcome> {
+        if self.store.contains(CF_SEARCH, key)? {
+            return Ok(PutOutcome::Duplicate);
+        }
+        let mut batch = self.store.batch();
+        add_blob(&self.store, &mut self.state, &mut batch, blob.as_ref())?;
+        batch.put(CF_SEARCH, key, encoded);
+        self.state.counts.search_captures += 1;
+        self.state.saw_capture(&capture.captured_at, &capture.provider);
+        batch.put(CF_META, State::KEY, &self.state.encode());
+        self.store.write(batch)?;
+        Ok(PutOutcome::Added)
+    }
+
+    /// Copies a reader output under its key (merge).
+    pub fn put_reader_raw(&mut self, key: &[u8], output: &[u8]) -> Result<PutOutcome> {
+        if self.store.contains(CF_READER, key)? {
+            return Ok(PutOutcome::Duplicate);
+        }
+        let mut batch = self.store.batch();
+        batch.put(CF_READER, key, output);
+        self.state.counts.reader_outputs += 1;
+        batch.put(CF_META, State::KEY, &self.state.encode());
+        self.store.write(batch)?;
+        Ok(PutOutcome::Added)
+    }
+
+    /// Adds source names to the snapshot's provider list (merge).
+    pub fn add_providers(&mut self, providers: &std::collections::BTreeSet<String>) {
+        self.state.providers.extend(providers.iter().cloned());
+    }
+
+    /// Whether the snapshot already has a capture of `url` (any time).
+    pub fn has_page(&self, url: &str) -> Result<bool> {
+        let surt = super::canon::surt_key(url)?;
+        Ok(!self.store.scan_prefix(CF_PAGES, &record::page_prefix(&surt))?.is_empty())
+    }
+
+    /// A stored blob, decompressed (importers use it to resolve WARC revisit records).
+    pub fn blob(&self, digest_hex: &str) -> Result<Option<Vec<u8>>> {
+        self.store.get_blob(digest_hex)
+    }
+
+    /// Page captures of `url`, oldest first.
+    pub fn page_captures(&self, url: &str) -> Result<Vec<(Vec<u8>, PageCapture)>> {
+        super::reader::captures_of(&self.store, url)
+    }
+
+    /// Makes everything written so far searchable and durable in the index.
+    pub fn commit(&mut self) -> Result<()> {
+        self.index_writer.commit(&self.state.index_payload())
+    }
+
+    /// Commits, flushes and writes `manifest.json` with fresh counts and content digest.
+    pub fn finish(mut self) -> Result<Manifest> {
+        self.commit()?;
+        self.store.flush()?;
+        self.manifest.counts = self.state.counts.clone();
+        self.manifest.providers = self.state.providers.clone();
+        self.manifest.first_capture = self.state.first_capture.clone();
+        self.manifest.last_capture = self.state.last_capture.clone();
+        self.manifest.content_digest = digest::content_digest(&self.store)?;
+        self.manifest.updated_at = now_rfc3339();
+        self.manifest.write(&self.dir)?;
+        self.index_writer.finish()?;
+        Ok(self.manifest)
+    }
+
+    /// Rebuilds the tantivy index from the database (after a crash, or on request).
+    pub fn rebuild_index(&mut self) -> Result<u64> {
+        let n = rebuild::reindex(&self.store, &self.index_writer)?;
+        self.commit()?;
+        self.index.reload()?;
+        Ok(n)
+    }
+
+    /// The snapshot folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+/// Adds a blob to `batch` unless the store has it already (identical bodies are stored once).
+fn add_blob(store: &Store, state: &mut State, batch: &mut store::Batch<'_>, blob: Option<&(String, Vec<u8>, u64)>) -> Result<()> {
+    if let Some((digest, z, raw_len)) = blob {
+        let key = store::digest_key(digest)?;
+        if !store.contains(CF_BLOBS, &key)? {
+            batch.put(CF_BLOBS, &key, z);
+            state.counts.blobs += 1;
+            state.counts.blob_bytes += raw_len;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,7 @@
+//! Integration tests, compiled as one binary: each module is a user story told through the CLI or the public API.
+mod bad_input;
+mod cli;
+mod common;
+mod corruption;
+mod crash;
+mod warc_roundtrip;

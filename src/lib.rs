@@ -14,6 +14,7 @@
 //! | [`extract`] | HTML → title + main text (for indexing and for the agent) |
 //! | [`snapshot`] | the snapshot folder: RocksDB column families, tantivy index, WARC/JSONL import, WARC export, merge, verify |
 //! | [`progress`] | progress bars for long work |
+//! | `torch_info` | \[train\] libtorch / CUDA status for `webtape doctor` |
 //!
 //! ```no_run
 //! use webtape::snapshot::{import_warc, Snapshot, SnapshotWriter};
@@ -32,5 +33,7 @@ pub mod error;
 pub mod extract;
 pub mod progress;
 pub mod snapshot;
+#[cfg(feature = "train")]
+pub mod torch_info;
 
 pub use error::{Error, Result};

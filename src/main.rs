@@ -21,6 +21,8 @@ enum Command {
     /// Create, fill, inspect, check and export snapshots (RocksDB + tantivy folders of recorded web captures).
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
+    /// Report the build: version, features, and whether libtorch (and CUDA) load.
+    Doctor,
 }
 
 #[derive(Subcommand)]
@@ -109,6 +111,14 @@ fn main() -> ExitCode {
 fn run(command: Command) -> Result<ExitCode> {
     match command {
         Command::Snapshot(c) => run_snapshot(c),
+        Command::Doctor => {
+            println!("webtape {}", env!("CARGO_PKG_VERSION"));
+            #[cfg(feature = "train")]
+            println!("{}", webtape::torch_info::describe());
+            #[cfg(not(feature = "train"))]
+            println!("libtorch: not built in (the `train` feature is off)");
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

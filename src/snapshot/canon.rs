@@ -8,7 +8,8 @@ use url::{Host, Url};
 use crate::error::{Error, Result};
 
 /// Query parameters that only track the visitor (besides every `utm_*`); names compared case-insensitively.
-const TRACKING_PARAMS: &[&str] = &["fbclid", "gclid", "dclid", "msclkid", "yclid", "mc_cid", "mc_eid", "_ga", "_gl", "igshid"];
+const TRACKING_PARAMS: &[&str] =
+    &["fbclid", "gclid", "dclid", "msclkid", "yclid", "mc_cid", "mc_eid", "_ga", "_gl", "igshid"];
 
 /// Request fields that look like credentials: never stored, never hashed; names compared case-insensitively.
 const SECRET_KEYS: &[&str] =
@@ -91,28 +92,27 @@ fn normalize_escapes(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let escape = match (bytes[i], bytes.get(i + 1).copied().and_then(hex_value), bytes.get(i + 2).copied().and_then(hex_value)) {
-            (b'%', Some(hi), Some(lo)) => Some((hi, lo)),
-            _ => None,
-        };
-        match escape {
-            Some((hi, lo)) => {
-                let decoded = hi << 4 | lo;
-                if decoded.is_ascii_alphanumeric() || b"-._~".contains(&decoded) {
-                    out.push(decoded);
-                } else {
-                    out.extend_from_slice(&[b'%', HEX[usize::from(hi)], HEX[usize::from(lo)]]);
-                }
-                i += 3;
-            }
+        match escape_at(bytes, i) {
+            Some(b) if b.is_ascii_alphanumeric() || b"-._~".contains(&b) => out.push(b),
+            Some(b) => out.extend_from_slice(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]]),
             None => {
                 out.push(bytes[i]);
                 i += 1;
+                continue;
             }
         }
+        i += 3;
     }
     // Only ASCII bytes were decoded and every other byte was copied, so the UTF-8 of `s` is intact.
     String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// The byte a `%XX` escape starting at `i` stands for.
+fn escape_at(bytes: &[u8], i: usize) -> Option<u8> {
+    match bytes.get(i..i + 3)? {
+        [b'%', hi, lo] => Some(hex_value(*hi)? << 4 | hex_value(*lo)?),
+        _ => None,
+    }
 }
 
 fn hex_value(b: u8) -> Option<u8> {
@@ -184,7 +184,8 @@ impl SearchRequest {
     /// A request from a form-urlencoded query string such as `q=rust+borrow&num=5&gl=us` (a leading `?` is allowed).
     pub fn from_query_string(qs: &str) -> Result<SearchRequest> {
         let qs = qs.strip_prefix('?').unwrap_or(qs);
-        let fields = url::form_urlencoded::parse(qs.as_bytes()).map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())));
+        let fields =
+            url::form_urlencoded::parse(qs.as_bytes()).map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())));
         Self::from_fields(fields)
     }
 
@@ -293,7 +294,9 @@ fn scalar_text(name: &str, value: &Value) -> Result<String> {
         Value::String(s) => Ok(s.clone()),
         Value::Number(n) => Ok(n.to_string()),
         Value::Bool(b) => Ok(b.to_string()),
-        other => Err(Error::InvalidRequest(format!("`{name}` must be a string, number or boolean, got {}", kind(other)))),
+        other => {
+            Err(Error::InvalidRequest(format!("`{name}` must be a string, number or boolean, got {}", kind(other))))
+        }
     }
 }
 

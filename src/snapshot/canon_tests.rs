@@ -130,7 +130,8 @@ fn search_request_defaults_and_canonical_json() {
     assert_eq!((r.q.as_str(), r.num, r.page, &r.gl, &r.hl), ("rust borrow checker", 10, 1, &None, &None));
     assert_eq!(r.canonical_json(), r#"{"num":10,"page":1,"q":"rust borrow checker"}"#);
     let full = request_json(r#"{"q":"Rust","page":2,"hl":"EN","gl":" US ","tbs":"qdr:d","location":"Paris","n":5}"#);
-    let expected = r#"{"extra":{"location":"Paris","n":"5","tbs":"qdr:d"},"gl":"us","hl":"en","num":10,"page":2,"q":"rust"}"#;
+    let expected =
+        r#"{"extra":{"location":"Paris","n":"5","tbs":"qdr:d"},"gl":"us","hl":"en","num":10,"page":2,"q":"rust"}"#;
     assert_eq!(full.canonical_json(), expected);
     let round: SearchRequest = serde_json::from_str(expected).unwrap();
     assert_eq!(round, full);
@@ -155,7 +156,9 @@ fn search_keys_that_must_match() {
         assert_eq!(request_qs(qs).key(), base, "{qs}");
     }
     let default = SearchRequest::new("x").key();
-    for body in [r#"{"q":"x"}"#, r#"{"q":"x","num":10}"#, r#"{"q":"x","num":"10","page":"1"}"#, r#"{"q":"x","key":"k"}"#] {
+    for body in
+        [r#"{"q":"x"}"#, r#"{"q":"x","num":10}"#, r#"{"q":"x","num":"10","page":"1"}"#, r#"{"q":"x","key":"k"}"#]
+    {
         assert_eq!(request_json(body).key(), default, "{body}");
     }
     let extras = request_json(r#"{"q":"x","safe":true,"n":5,"loc":"Paris"}"#);
@@ -200,7 +203,9 @@ fn search_request_errors_name_the_field() {
     assert!(request_error(r#"{"q":"a","filters":[1]}"#).contains("`filters`"));
     assert!(SearchRequest::from_json(r#"{"q":"a","secret":{"x":1}}"#.as_bytes()).is_ok());
     assert!(matches!(SearchRequest::from_query_string("num=5"), Err(Error::InvalidRequest(m)) if m.contains("`q`")));
-    assert!(matches!(SearchRequest::from_query_string("q=a&num=0"), Err(Error::InvalidRequest(m)) if m.contains("`num`")));
+    assert!(
+        matches!(SearchRequest::from_query_string("q=a&num=0"), Err(Error::InvalidRequest(m)) if m.contains("`num`"))
+    );
 }
 
 #[test]
@@ -231,13 +236,11 @@ fn flip_escape_case(s: &str) -> String {
 fn url_parts() -> impl Strategy<Value = (String, String, Vec<String>, Vec<String>)> {
     let host = ("[a-vx-z][a-z0-9]{0,7}", prop::collection::vec("[a-z0-9]{1,8}", 0..3), "[a-z]{2,6}")
         .prop_map(|(first, mid, tld)| [vec![first], mid, vec![tld]].concat().join("."));
-    let path = prop::collection::vec("([A-Za-z0-9_~.-]|%[0-9a-fA-F]{2}){0,6}", 0..4).prop_map(|segs| {
-        segs.iter().map(|s| format!("/{s}")).collect::<String>()
-    });
+    let path = prop::collection::vec("([A-Za-z0-9_~.-]|%[0-9a-fA-F]{2}){0,6}", 0..4)
+        .prop_map(|segs| segs.iter().map(|s| format!("/{s}")).collect::<String>());
     let pairs = prop::collection::vec("[a-z]{1,4}(=([a-z0-9+]|%[0-9a-fA-F]{2}){0,4})?", 0..5);
-    (host, path, pairs).prop_flat_map(|(host, path, pairs)| {
-        (Just(host), Just(path), Just(pairs.clone()), Just(pairs).prop_shuffle())
-    })
+    (host, path, pairs)
+        .prop_flat_map(|(host, path, pairs)| (Just(host), Just(path), Just(pairs.clone()), Just(pairs).prop_shuffle()))
 }
 
 fn json_ws() -> impl Strategy<Value = String> {

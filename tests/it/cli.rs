@@ -92,3 +92,13 @@ fn every_command_has_help() {
         assert!(out.contains("Usage: webtape snapshot"), "{cmd}: {out}");
     }
 }
+
+#[test]
+fn doctor_reports_the_build() {
+    let out = ok(&["doctor"]);
+    if cfg!(feature = "train") {
+        assert!(out.contains("libtorch: loaded") && out.contains("trace = 29"), "{out}");
+    } else {
+        assert!(out.contains("not built in"), "{out}");
+    }
+}

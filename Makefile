@@ -13,6 +13,7 @@ deps-bench:
 
 test: deps
 	cargo build --bins
+	cargo test --no-run --benches
 	cargo test --no-fail-fast
 
 demo: deps

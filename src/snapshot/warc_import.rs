@@ -117,7 +117,7 @@ fn write_batch(writer: &mut SnapshotWriter, name: &str, items: Vec<WarcItem>, re
             }
             Converted::Revisit { capture, payload_digest, refers_to } => {
                 report.records += 1;
-                match resolver.resolve(writer, &capture, payload_digest.as_deref(), refers_to.as_ref())? {
+                match resolver.resolve(writer, payload_digest.as_deref(), refers_to.as_ref())? {
                     Some(body) => report.count(writer.put_prepared(PreparedPage::new(capture, Some(&body), None)?, "warc")?),
                     None => report.skip(name, offset, "revisit record whose original payload is not in this import or snapshot"),
                 }
@@ -219,7 +219,6 @@ impl Resolver {
     fn resolve(
         &self,
         writer: &SnapshotWriter,
-        capture: &PageCapture,
         payload_digest: Option<&str>,
         refers_to: Option<&(String, String)>,
     ) -> Result<Option<Vec<u8>>> {
@@ -236,7 +235,6 @@ impl Resolver {
                 }
             }
         }
-        let _ = capture;
         match digest {
             Some(d) => writer.blob(&d),
             None => Ok(None),

@@ -224,7 +224,7 @@ fn extract_body_dispatches_on_content_type() {
 #[test]
 fn flatten_deep_keeps_shallow_documents_borrowed() {
     let html = "<div><script>if (a<b) {}</script><!-- <div> --><p>x</p></div>";
-    assert!(matches!(flatten_deep(html), Cow::Borrowed(_)));
+    assert!(matches!(flatten_deep(html), std::borrow::Cow::Borrowed(_)));
     let deep = "<div>".repeat(MAX_DEPTH + 10) + "x";
     let flat = flatten_deep(&deep);
     assert_eq!(flat.matches("<div>").count(), MAX_DEPTH);

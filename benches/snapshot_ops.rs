@@ -94,13 +94,20 @@ fn synthetic() -> anyhow::Result<std::path::PathBuf> {
         return Ok(dir);
     }
     std::fs::create_dir_all("bench-out")?;
-    let vocab: Vec<String> = (0..20_000).map(|i| format!("w{}", blake3::hash(&(i as u32).to_le_bytes()).to_hex().get(..6).unwrap_or(""))).collect();
+    let vocab: Vec<String> = (0..20_000)
+        .map(|i| format!("w{}", blake3::hash(&(i as u32).to_le_bytes()).to_hex().get(..6).unwrap_or("")))
+        .collect();
     let mut rng = Lcg(7);
     let mut writer = SnapshotWriter::create(&dir)?;
     for i in 0..SYNTHETIC_PAGES {
         let title: Vec<&str> = (0..4).map(|_| vocab[rng.next() as usize % 2000].as_str()).collect();
-        let body: Vec<&str> = (0..300).map(|_| vocab[(rng.next() as usize % 200).pow(2) % vocab.len()].as_str()).collect();
-        let html = format!("<html><head><title>page {}</title></head><body><p>{}</p></body></html>", title.join(" "), body.join(" "));
+        let body: Vec<&str> =
+            (0..300).map(|_| vocab[(rng.next() as usize % 200).pow(2) % vocab.len()].as_str()).collect();
+        let html = format!(
+            "<html><head><title>page {}</title></head><body><p>{}</p></body></html>",
+            title.join(" "),
+            body.join(" ")
+        );
         let capture = PageCapture {
             url: format!("https://synthetic.example/page/{i}"),
             final_url: format!("https://synthetic.example/page/{i}"),

@@ -21,7 +21,7 @@ all_pages=$(wc -l < "$OUT/all.txt")
 calc() { python3 -c "print($1)"; }
 seconds() { local s e; s=$(date +%s.%N); "$@" > /dev/null; e=$(date +%s.%N); calc "$e - $s"; }
 
-echo "== same $sample_pages pages: webtape vs peers"
+echo "== same $sample_pages pages (a spread sample): webtape vs peers"
 t_rust=$(seconds "$BIN" snapshot import-warc "$OUT/snap-sample" "$OUT/sample.warc.gz")
 lxml=$(python3 benches/py/peer_index.py lxml "$OUT/sample.txt")
 traf=$(python3 benches/py/peer_index.py trafilatura "$OUT/sample.txt")
@@ -32,8 +32,12 @@ printf "webtape import-warc     %8.1f pages/s  (%.2f s, %s cores)\n" "$rust_pps"
 printf "lxml + bm25s            %8.1f pages/s  (1 core)   webtape is %.1fx\n" "$lxml_pps" "$(calc "$rust_pps / $lxml_pps")"
 printf "trafilatura + bm25s     %8.1f pages/s  (1 core)   webtape is %.1fx\n" "$traf_pps" "$(calc "$rust_pps / $traf_pps")"
 
-echo "== whole folder: $all_pages pages"
+echo "== whole folder, $all_pages pages: webtape vs lxml + bm25s"
 t_all=$(seconds "$BIN" snapshot import-warc "$OUT/snap-all" "$OUT/all.warc.gz")
-printf "webtape import-warc     %8.1f pages/s  (%.2f s for %s pages, %s MB WARC)\n" \
-  "$(calc "$all_pages / $t_all")" "$t_all" "$all_pages" "$(( $(stat -c %s "$OUT/all.warc.gz") >> 20 ))"
+all_pps=$(calc "$all_pages / $t_all")
+lxml_all=$(python3 benches/py/peer_index.py lxml "$OUT/all.txt")
+lxml_all_pps=$(echo "$lxml_all" | python3 -c 'import json,sys;print(json.load(sys.stdin)["pages_per_s"])')
+printf "webtape import-warc     %8.1f pages/s  (%.2f s for %s pages, %s MB WARC, %s cores)\n" \
+  "$all_pps" "$t_all" "$all_pages" "$(( $(stat -c %s "$OUT/all.warc.gz") >> 20 ))" "$(nproc)"
+printf "lxml + bm25s            %8.1f pages/s  (1 core)   webtape is %.1fx\n" "$lxml_all_pps" "$(calc "$all_pps / $lxml_all_pps")"
 "$BIN" snapshot info "$OUT/snap-all"

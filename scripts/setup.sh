@@ -30,7 +30,7 @@ py_need=()
 if [[ "${1:-}" == "--bench" ]]; then
   "$PYTHON" -c 'import bm25s' 2>/dev/null || py_need+=(bm25s)
   "$PYTHON" -c 'import lxml' 2>/dev/null || py_need+=(lxml)
-  "$PYTHON" -c 'import trafilatura' 2>/dev/null || py_need+=(trafilatura)
+  "$PYTHON" -c 'import trafilatura' 2>/dev/null || py_need+=(trafilatura lxml_html_clean)
 fi
 if ((${#py_need[@]})); then
   echo "setup: installing ${py_need[*]} (pip)"

@@ -147,7 +147,13 @@ fn run_snapshot(command: SnapshotCommand) -> Result<ExitCode> {
         SnapshotCommand::ExportWarc { dir, out } => {
             let snap = Snapshot::open(&dir)?;
             let r = snapshot::export_warc(&snap, &out)?;
-            println!("wrote {} records ({} bytes) to {} and index {}", r.records, r.bytes, r.warc.display(), r.cdxj.display());
+            println!(
+                "wrote {} records ({} bytes) to {} and index {}",
+                r.records,
+                r.bytes,
+                r.warc.display(),
+                r.cdxj.display()
+            );
         }
         SnapshotCommand::Merge { sources, into } => {
             let (r, m) = snapshot::merge(&sources, &into)?;
@@ -160,7 +166,12 @@ fn run_snapshot(command: SnapshotCommand) -> Result<ExitCode> {
             let mut writer = SnapshotWriter::open(&dir)?;
             let docs = writer.rebuild_index()?;
             let m = writer.finish()?;
-            println!("repaired {}: {docs} pages indexed, {} captures, digest {}", dir.display(), m.counts.page_captures, m.content_digest);
+            println!(
+                "repaired {}: {docs} pages indexed, {} captures, digest {}",
+                dir.display(),
+                m.counts.page_captures,
+                m.content_digest
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -179,7 +190,11 @@ fn print_import(report: &snapshot::ImportReport) -> ExitCode {
     for example in &report.skip_examples {
         eprintln!("skipped: {example}");
     }
-    if report.failed_files.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if report.failed_files.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 fn info(dir: &std::path::Path, json: bool) -> Result<()> {
@@ -200,7 +215,11 @@ fn info(dir: &std::path::Path, json: bool) -> Result<()> {
     println!("searches      {} captures", c.search_captures);
     println!("reader        {} outputs", c.reader_outputs);
     println!("bodies        {} unique, {} raw, {} on disk in all", c.blobs, human(c.blob_bytes), human(size));
-    println!("captured      {} .. {}", m.first_capture.as_deref().unwrap_or("-"), m.last_capture.as_deref().unwrap_or("-"));
+    println!(
+        "captured      {} .. {}",
+        m.first_capture.as_deref().unwrap_or("-"),
+        m.last_capture.as_deref().unwrap_or("-")
+    );
     println!("digest        {}", m.content_digest);
     Ok(())
 }
@@ -229,7 +248,14 @@ fn search(dir: &std::path::Path, query: &str, k: usize, json: bool) -> Result<()
             let v = serde_json::json!({"rank": i + 1, "score": hit.score, "url": hit.url, "title": hit.title, "snippet": hit.snippet});
             println!("{v}");
         } else {
-            println!("{:>2}. [{:.3}] {}\n    {}\n    {}\n", i + 1, hit.score, hit.title, hit.url, mark(&hit.snippet, &hit.highlights));
+            println!(
+                "{:>2}. [{:.3}] {}\n    {}\n    {}\n",
+                i + 1,
+                hit.score,
+                hit.title,
+                hit.url,
+                mark(&hit.snippet, &hit.highlights)
+            );
         }
     }
     Ok(())
@@ -248,8 +274,15 @@ fn get(dir: &std::path::Path, url: &str, raw: bool, at: Option<&str>, json: bool
     } else if json {
         writeln!(out, "{}", serde_json::to_string_pretty(&page.capture)?)?;
     } else {
-        writeln!(out, "# {}\n{} ({}, captured {})\n\n{}", page.text.title, page.capture.url,
-            page.capture.status.map_or("no status".into(), |s| s.to_string()), page.capture.captured_at, page.text.text)?;
+        writeln!(
+            out,
+            "# {}\n{} ({}, captured {})\n\n{}",
+            page.text.title,
+            page.capture.url,
+            page.capture.status.map_or("no status".into(), |s| s.to_string()),
+            page.capture.captured_at,
+            page.text.text
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -274,11 +307,14 @@ fn mark(snippet: &str, highlights: &[std::ops::Range<usize>]) -> String {
 
 fn dir_size(dir: &std::path::Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
-    entries.flatten().map(|e| match e.metadata() {
-        Ok(m) if m.is_dir() => dir_size(&e.path()),
-        Ok(m) => m.len(),
-        Err(_) => 0,
-    }).sum()
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_size(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
 }
 
 fn human(bytes: u64) -> String {

@@ -36,7 +36,6 @@ pub struct Extracted {
     pub text: String,
 }
 
-
 /// Main content of an HTML document as markdown-ish text.
 pub fn extract_html(html: &str) -> Extracted {
     let html = &html[..floor_boundary(html, MAX_HTML_BYTES)];
@@ -75,7 +74,6 @@ pub fn extract_body(body: &[u8], content_type: Option<&str>) -> Extracted {
         Extracted::default()
     }
 }
-
 
 /// The largest char boundary of `s` at or below `max`.
 fn floor_boundary(s: &str, max: usize) -> usize {

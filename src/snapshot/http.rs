@@ -61,7 +61,11 @@ pub fn parse_response(message: &[u8]) -> Result<HttpResponse, String> {
 }
 
 /// Parses only the status line and headers (revisit records carry no payload).
-pub fn parse_head(message: &[u8]) -> Result<(u16, Vec<(String, String)>, usize), String> {
+/// Status, headers (lowercase names) and the length of the head.
+pub type Head = (u16, Vec<(String, String)>, usize);
+
+/// Parses only the status line and headers.
+pub fn parse_head(message: &[u8]) -> Result<Head, String> {
     let mut storage = vec![httparse::EMPTY_HEADER; 256];
     loop {
         let mut response = httparse::Response::new(&mut storage);

@@ -70,13 +70,15 @@ impl PageIndex {
         index.tokenizers().register(TOKENIZER, analyzer);
         let schema = index.schema();
         let field = |name: &str| schema.get_field(name).map_err(|e| index_error(dir, e));
-        let fields =
-            Fields { surt: field("surt")?, key: field("key")?, url: field("url")?, title: field("title")?, body: field("body")? };
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()
-            .map_err(|e| index_error(dir, e))?;
+        let fields = Fields {
+            surt: field("surt")?,
+            key: field("key")?,
+            url: field("url")?,
+            title: field("title")?,
+            body: field("body")?,
+        };
+        let reader =
+            index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(|e| index_error(dir, e))?;
         Ok(PageIndex { index, reader, fields, path: dir.to_path_buf() })
     }
 
@@ -116,7 +118,8 @@ impl PageIndex {
         let searcher = self.reader.searcher();
         let mut fetch = k + 16;
         loop {
-            let top = searcher.search(&*query.0, &TopDocs::with_limit(fetch).order_by_score()).map_err(|e| self.err(e))?;
+            let top =
+                searcher.search(&*query.0, &TopDocs::with_limit(fetch).order_by_score()).map_err(|e| self.err(e))?;
             let exhausted = top.len() < fetch;
             // Ties that straddle the cut could be cut arbitrarily: fetch more until the last score is below the k-th.
             if !exhausted && top.len() > k && top[top.len() - 1].0 >= top[k - 1].0 {
@@ -135,10 +138,15 @@ impl PageIndex {
     }
 
     /// A snippet of `text` around the terms of `query`: the fragment and the byte ranges of matched terms.
-    pub fn snippet(&self, query: &ParsedQuery, text: &str, max_chars: usize) -> Result<(String, Vec<std::ops::Range<usize>>)> {
+    pub fn snippet(
+        &self,
+        query: &ParsedQuery,
+        text: &str,
+        max_chars: usize,
+    ) -> Result<(String, Vec<std::ops::Range<usize>>)> {
         let searcher = self.reader.searcher();
-        let mut generator =
-            tantivy::snippet::SnippetGenerator::create(&searcher, &*query.0, self.fields.body).map_err(|e| self.err(e))?;
+        let mut generator = tantivy::snippet::SnippetGenerator::create(&searcher, &*query.0, self.fields.body)
+            .map_err(|e| self.err(e))?;
         generator.set_max_num_chars(max_chars);
         let snippet = generator.snippet(text);
         Ok((snippet.fragment().to_string(), snippet.highlighted().to_vec()))
@@ -167,7 +175,13 @@ impl PageIndex {
     fn hit(&self, doc: &TantivyDocument, score: f32) -> IndexHit {
         let text = |f: Field| doc.get_first(f).and_then(|v| v.as_str()).unwrap_or("").to_string();
         let key = doc.get_first(self.fields.key).and_then(|v| v.as_bytes()).unwrap_or(&[]).to_vec();
-        IndexHit { surt: text(self.fields.surt), key, url: text(self.fields.url), title: text(self.fields.title), score }
+        IndexHit {
+            surt: text(self.fields.surt),
+            key,
+            url: text(self.fields.url),
+            title: text(self.fields.title),
+            score,
+        }
     }
 
     fn err(&self, e: tantivy::TantivyError) -> Error {
@@ -219,7 +233,9 @@ impl PageIndexWriter {
 
 fn schema() -> Schema {
     let text = TextOptions::default().set_indexing_options(
-        TextFieldIndexing::default().set_tokenizer(TOKENIZER).set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        TextFieldIndexing::default()
+            .set_tokenizer(TOKENIZER)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
     let mut builder = Schema::builder();
     builder.add_text_field("surt", STRING | STORED);

@@ -39,7 +39,10 @@ pub fn import_jsonl(writer: &mut SnapshotWriter, paths: &[PathBuf], options: &Js
         report.files += 1;
         let base = options.url_base.clone().unwrap_or_else(|| {
             let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-            format!("https://corpus.invalid/{}/", url::form_urlencoded::byte_serialize(stem.as_bytes()).collect::<String>())
+            format!(
+                "https://corpus.invalid/{}/",
+                url::form_urlencoded::byte_serialize(stem.as_bytes()).collect::<String>()
+            )
         });
         if let Err(e) = import_file(writer, path, &base, &captured_at, &mut report, &bar) {
             report.failed_files.push((path.display().to_string(), e.to_string()));
@@ -101,14 +104,20 @@ fn import_file(
 }
 
 /// One corpus line → a capture; `Ok(None)` for blank lines.
-fn prepare_line(line: &[u8], line_no: u64, base: &str, captured_at: &str) -> std::result::Result<Option<PreparedPage>, String> {
+fn prepare_line(
+    line: &[u8],
+    line_no: u64,
+    base: &str,
+    captured_at: &str,
+) -> std::result::Result<Option<PreparedPage>, String> {
     let text = std::str::from_utf8(line).map_err(|_| "line is not UTF-8".to_string())?.trim();
     if text.is_empty() {
         return Ok(None);
     }
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("bad JSON: {e}"))?;
     let obj = value.as_object().ok_or("line is not a JSON object")?;
-    let contents = obj.get("contents").or_else(|| obj.get("text")).and_then(|v| v.as_str()).ok_or("no \"contents\" string")?;
+    let contents =
+        obj.get("contents").or_else(|| obj.get("text")).and_then(|v| v.as_str()).ok_or("no \"contents\" string")?;
     let id = match obj.get("id") {
         Some(serde_json::Value::String(s)) => s.clone(),
         Some(serde_json::Value::Number(n)) => n.to_string(),

@@ -74,7 +74,8 @@ impl Manifest {
             let found = u32::try_from(found).unwrap_or(u32::MAX);
             return Err(Error::FormatVersion { path: dir.to_path_buf(), found, supported: FORMAT_VERSION });
         }
-        serde_json::from_value(value).map_err(|e| Error::Corrupt { what: path.display().to_string(), message: e.to_string() })
+        serde_json::from_value(value)
+            .map_err(|e| Error::Corrupt { what: path.display().to_string(), message: e.to_string() })
     }
 
     /// Writes `manifest.json` atomically (temporary file, fsync, rename).

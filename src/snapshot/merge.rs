@@ -53,7 +53,8 @@ fn copy_pages(snap: &Snapshot, writer: &mut SnapshotWriter, report: &mut MergeRe
         let (surt, _) = record::split_page_key(&key)?;
         let text = snap.text(&key)?.unwrap_or_default();
         let blob = raw_blob(snap, capture.body_digest.as_deref(), capture.body_len)?;
-        let page = PreparedPage { surt: surt.to_string(), key: key.to_vec(), encoded: value.to_vec(), capture, blob, text };
+        let page =
+            PreparedPage { surt: surt.to_string(), key: key.to_vec(), encoded: value.to_vec(), capture, blob, text };
         let added = writer.put_prepared(page, "merge")?;
         tally(report, added, |r| &mut r.page_captures);
     }

@@ -79,7 +79,10 @@ impl Snapshot {
         let Some(digest) = &capture.body_digest else { return Ok(None) };
         match self.store.get_blob(digest)? {
             Some(body) => Ok(Some(body)),
-            None => Err(Error::Corrupt { what: format!("capture of {}", capture.url), message: format!("blob {digest} is missing") }),
+            None => Err(Error::Corrupt {
+                what: format!("capture of {}", capture.url),
+                message: format!("blob {digest} is missing"),
+            }),
         }
     }
 
@@ -138,9 +141,7 @@ impl Snapshot {
 pub(crate) fn captures_of(store: &Store, url: &str) -> Result<Vec<(Vec<u8>, PageCapture)>> {
     let surt = canon::surt_key(url)?;
     let rows = store.scan_prefix(CF_PAGES, &record::page_prefix(&surt))?;
-    rows.into_iter()
-        .map(|(k, v)| Ok((k.to_vec(), record::decode("page capture", &k, &v)?)))
-        .collect()
+    rows.into_iter().map(|(k, v)| Ok((k.to_vec(), record::decode("page capture", &k, &v)?))).collect()
 }
 
 fn normalize_time(at: &str) -> Result<String> {

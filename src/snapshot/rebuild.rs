@@ -2,7 +2,7 @@
 //! database is the truth.
 use super::index::PageIndexWriter;
 use super::record::{self, PageCapture, PageText};
-use super::store::{Store, CF_PAGES, CF_TEXT};
+use super::store::{Row, Store, CF_PAGES, CF_TEXT};
 use crate::error::Result;
 use crate::progress;
 
@@ -10,21 +10,21 @@ use crate::progress;
 pub fn reindex(store: &Store, writer: &PageIndexWriter) -> Result<u64> {
     writer.delete_all()?;
     let bar = progress::spinner("reindexing");
-    let mut latest: Option<(String, Box<[u8]>, Box<[u8]>)> = None;
+    let mut latest: Option<(String, Row)> = None;
     let mut docs = 0u64;
     for item in store.iter(CF_PAGES) {
         let (key, value) = item?;
         let (surt, _) = record::split_page_key(&key)?;
-        if let Some((prev_surt, prev_key, prev_value)) = latest.take() {
+        if let Some((prev_surt, (prev_key, prev_value))) = latest.take() {
             if prev_surt != surt {
                 index_one(store, writer, &prev_surt, &prev_key, &prev_value)?;
                 docs += 1;
                 bar.inc(1);
             }
         }
-        latest = Some((surt.to_string(), key, value));
+        latest = Some((surt.to_string(), (key, value)));
     }
-    if let Some((surt, key, value)) = latest {
+    if let Some((surt, (key, value))) = latest {
         index_one(store, writer, &surt, &key, &value)?;
         docs += 1;
     }

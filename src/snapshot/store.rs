@@ -15,6 +15,9 @@ pub const CF_READER: &str = "reader";
 pub const CF_META: &str = "meta";
 pub const COLUMN_FAMILIES: [&str; 6] = [CF_SEARCH, CF_PAGES, CF_BLOBS, CF_TEXT, CF_READER, CF_META];
 
+/// One key-value pair read from RocksDB.
+pub type Row = (Box<[u8]>, Box<[u8]>);
+
 /// zstd level for bodies: fast to write, about 4-8x on HTML.
 const ZSTD_LEVEL: i32 = 3;
 
@@ -59,7 +62,7 @@ impl Store {
     }
 
     /// Every `(key, value)` of `cf` whose key starts with `prefix`, in key order.
-    pub fn scan_prefix(&self, cf: &str, prefix: &[u8]) -> Result<Vec<(Box<[u8]>, Box<[u8]>)>> {
+    pub fn scan_prefix(&self, cf: &str, prefix: &[u8]) -> Result<Vec<Row>> {
         let mode = IteratorMode::From(prefix, rocksdb::Direction::Forward);
         let mut out = Vec::new();
         for item in self.db.iterator_cf(self.cf(cf), mode) {
@@ -73,7 +76,7 @@ impl Store {
     }
 
     /// Iterates all of `cf` in key order; errors (e.g. a failed block checksum) come through as items.
-    pub fn iter(&self, cf: &str) -> impl Iterator<Item = Result<(Box<[u8]>, Box<[u8]>)>> + '_ {
+    pub fn iter(&self, cf: &str) -> impl Iterator<Item = Result<Row>> + '_ {
         self.db.iterator_cf(self.cf(cf), IteratorMode::Start).map(move |r| r.map_err(|e| self.err(e)))
     }
 
@@ -141,8 +144,10 @@ pub fn decompress_blob(digest_hex: &str, z: &[u8]) -> Result<Vec<u8>> {
 /// The 32-byte blobs key of a hex digest.
 pub fn digest_key(digest_hex: &str) -> Result<[u8; 32]> {
     let mut key = [0u8; 32];
-    hex::decode_to_slice(digest_hex, &mut key)
-        .map_err(|_| Error::Corrupt { what: "blob digest".into(), message: format!("{digest_hex:?} is not 64 hex digits") })?;
+    hex::decode_to_slice(digest_hex, &mut key).map_err(|_| Error::Corrupt {
+        what: "blob digest".into(),
+        message: format!("{digest_hex:?} is not 64 hex digits"),
+    })?;
     Ok(key)
 }
 

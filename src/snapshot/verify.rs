@@ -59,7 +59,11 @@ pub fn verify(snapshot: &Snapshot) -> Result<VerifyReport> {
 }
 
 /// Checks page records, their blobs and texts; returns the latest capture key of each SURT.
-fn check_pages(snap: &Snapshot, report: &mut VerifyReport, blobs: &mut HashMap<String, Result<(), String>>) -> BTreeMap<String, Vec<u8>> {
+fn check_pages(
+    snap: &Snapshot,
+    report: &mut VerifyReport,
+    blobs: &mut HashMap<String, Result<(), String>>,
+) -> BTreeMap<String, Vec<u8>> {
     let bar = progress::bar(snap.manifest().counts.page_captures, "verifying");
     let mut latest = BTreeMap::new();
     for item in snap.store().iter(CF_PAGES) {
@@ -110,11 +114,16 @@ fn check_searches(snap: &Snapshot, report: &mut VerifyReport, blobs: &mut HashMa
         };
         report.search_captures += 1;
         match record::decode::<SearchCapture>("search capture", &key, &value) {
-            Err(e) => report.problem(format!("search capture {}", hex::encode(&key[..32.min(key.len())])), e.to_string()),
+            Err(e) => {
+                report.problem(format!("search capture {}", hex::encode(&key[..32.min(key.len())])), e.to_string())
+            }
             Ok(capture) => {
                 if let Some(digest) = &capture.raw_digest {
                     if let Err(message) = blobs.entry(digest.clone()).or_insert_with(|| check_blob(snap, digest)) {
-                        report.problem(format!("search capture {} ({})", capture.request, capture.captured_at), message.clone());
+                        report.problem(
+                            format!("search capture {} ({})", capture.request, capture.captured_at),
+                            message.clone(),
+                        );
                     }
                 }
             }

@@ -125,8 +125,12 @@ fn capture_record(key: &[u8], c: &PageCapture, body: Option<&[u8]>) -> (Vec<(Str
         ("WARC-Target-URI".to_string(), c.url.clone()),
     ];
     let (kind, content_type, block) = match (body, c.status, &c.fetch_error) {
-        (Some(body), Some(status), None) => ("response", "application/http;msgtype=response".to_string(), http_message(c, status, body)),
-        (Some(body), None, None) => ("resource", c.content_type.clone().unwrap_or_else(|| "application/octet-stream".into()), body.to_vec()),
+        (Some(body), Some(status), None) => {
+            ("response", "application/http;msgtype=response".to_string(), http_message(c, status, body))
+        }
+        (Some(body), None, None) => {
+            ("resource", c.content_type.clone().unwrap_or_else(|| "application/octet-stream".into()), body.to_vec())
+        }
         _ => ("metadata", CAPTURE_JSON_TYPE.to_string(), record::encode(c)),
     };
     header[0].1 = kind.into();

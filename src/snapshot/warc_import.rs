@@ -23,7 +23,7 @@ const BATCH_BYTES: usize = 64 << 20;
 /// What one WARC record turns into.
 enum Converted {
     Page { page: Box<PreparedPage>, payload_digest: Option<String> },
-    Revisit { capture: PageCapture, payload_digest: Option<String>, refers_to: Option<(String, String)> },
+    Revisit { capture: Box<PageCapture>, payload_digest: Option<String>, refers_to: Option<(String, String)> },
     Ignored(String),
     Skipped(String),
 }
@@ -95,12 +95,19 @@ fn import_file(
                 }
             }
         }
-        let read_result = reader.join().unwrap_or_else(|_| Err(crate::error::Error::bad_input(&name, "reader thread panicked")));
+        let read_result =
+            reader.join().unwrap_or_else(|_| Err(crate::error::Error::bad_input(&name, "reader thread panicked")));
         outcome.and(read_result)
     })
 }
 
-fn write_batch(writer: &mut SnapshotWriter, name: &str, items: Vec<WarcItem>, report: &mut ImportReport, resolver: &mut Resolver) -> Result<()> {
+fn write_batch(
+    writer: &mut SnapshotWriter,
+    name: &str,
+    items: Vec<WarcItem>,
+    report: &mut ImportReport,
+    resolver: &mut Resolver,
+) -> Result<()> {
     let converted: Vec<(u64, Converted)> = items
         .into_par_iter()
         .map(|item| match item {
@@ -118,8 +125,14 @@ fn write_batch(writer: &mut SnapshotWriter, name: &str, items: Vec<WarcItem>, re
             Converted::Revisit { capture, payload_digest, refers_to } => {
                 report.records += 1;
                 match resolver.resolve(writer, payload_digest.as_deref(), refers_to.as_ref())? {
-                    Some(body) => report.count(writer.put_prepared(PreparedPage::new(capture, Some(&body), None)?, "warc")?),
-                    None => report.skip(name, offset, "revisit record whose original payload is not in this import or snapshot"),
+                    Some(body) => {
+                        report.count(writer.put_prepared(PreparedPage::new(*capture, Some(&body), None)?, "warc")?)
+                    }
+                    None => report.skip(
+                        name,
+                        offset,
+                        "revisit record whose original payload is not in this import or snapshot",
+                    ),
                 }
             }
             Converted::Ignored(kind) => {
@@ -152,7 +165,8 @@ fn convert_inner(r: &RawRecord) -> std::result::Result<Converted, String> {
     }
     let captured_at = normalize_date(r.header("WARC-Date").ok_or("record has no WARC-Date")?)?;
     if is_capture_json {
-        let mut capture: PageCapture = serde_json::from_slice(&r.block).map_err(|e| format!("webtape capture record: {e}"))?;
+        let mut capture: PageCapture =
+            serde_json::from_slice(&r.block).map_err(|e| format!("webtape capture record: {e}"))?;
         capture.url = url;
         let page = PreparedPage::new(capture, None, None).map_err(|e| e.to_string())?;
         return Ok(Converted::Page { page: Box::new(page), payload_digest: None });
@@ -183,7 +197,7 @@ fn convert_inner(r: &RawRecord) -> std::result::Result<Converted, String> {
         }
         let refers_to = r.header("WARC-Refers-To-Target-URI").zip(r.header("WARC-Refers-To-Date"));
         let refers_to = refers_to.map(|(u, d)| (u.trim_matches(|c| c == '<' || c == '>').to_string(), d.to_string()));
-        return Ok(Converted::Revisit { capture, payload_digest, refers_to });
+        return Ok(Converted::Revisit { capture: Box::new(capture), payload_digest, refers_to });
     }
     let body = if kind == "response" && is_http {
         let response = http::parse_response(&r.block)?;

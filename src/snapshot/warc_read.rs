@@ -61,17 +61,31 @@ pub fn read_warc_file(path: &Path, mut on_item: impl FnMut(WarcItem, u64) -> Res
     }
 }
 
-fn read_gzip_members(raw: &mut BufReader<Counting<File>>, on_item: &mut impl FnMut(WarcItem, u64) -> Result<()>) -> Result<()> {
+fn read_gzip_members(
+    raw: &mut BufReader<Counting<File>>,
+    on_item: &mut impl FnMut(WarcItem, u64) -> Result<()>,
+) -> Result<()> {
     loop {
         let member_offset = position(raw);
         let avail = match raw.fill_buf() {
             Ok([]) => return Ok(()),
             Ok(bytes) => bytes,
-            Err(e) => return on_item(WarcItem::Skipped { offset: member_offset, reason: format!("read error: {e}") }, member_offset),
+            Err(e) => {
+                return on_item(
+                    WarcItem::Skipped { offset: member_offset, reason: format!("read error: {e}") },
+                    member_offset,
+                )
+            }
         };
         if !avail.starts_with(&GZIP_MAGIC) {
             let skipped = skip_to_gzip_magic(raw, 1);
-            on_item(WarcItem::Skipped { offset: member_offset, reason: format!("{skipped} bytes of non-gzip data between members") }, position(raw))?;
+            on_item(
+                WarcItem::Skipped {
+                    offset: member_offset,
+                    reason: format!("{skipped} bytes of non-gzip data between members"),
+                },
+                position(raw),
+            )?;
             continue;
         }
         let mut decoder = flate2::bufread::GzDecoder::new(&mut *raw);
@@ -192,13 +206,19 @@ impl<R: Read> RecordStream<R> {
         self.fill(5)?;
         if !self.avail().starts_with(b"WARC/") {
             let skipped = self.resync()?;
-            return Ok(Some(WarcItem::Skipped { offset, reason: format!("{skipped} bytes that are not a WARC record") }));
+            return Ok(Some(WarcItem::Skipped {
+                offset,
+                reason: format!("{skipped} bytes that are not a WARC record"),
+            }));
         }
         let header_len = match self.find_header_end()? {
             Some(n) => n,
             None => {
                 let skipped = self.resync()?;
-                return Ok(Some(WarcItem::Skipped { offset, reason: format!("unterminated WARC header ({skipped} bytes skipped)") }));
+                return Ok(Some(WarcItem::Skipped {
+                    offset,
+                    reason: format!("unterminated WARC header ({skipped} bytes skipped)"),
+                }));
             }
         };
         let parsed = parse_header(&self.avail()[..header_len]);
@@ -255,7 +275,14 @@ impl<R: Read> RecordStream<R> {
         }
     }
 
-    fn read_block(&mut self, offset: u64, version: String, headers: Vec<(String, String)>, header_len: usize, length: u64) -> std::io::Result<Option<WarcItem>> {
+    fn read_block(
+        &mut self,
+        offset: u64,
+        version: String,
+        headers: Vec<(String, String)>,
+        header_len: usize,
+        length: u64,
+    ) -> std::io::Result<Option<WarcItem>> {
         if length > MAX_RECORD_BYTES {
             self.discard(header_len as u64 + length)?;
             let reason = format!("record of {length} bytes exceeds the {} MB limit", MAX_RECORD_BYTES >> 20);
@@ -268,14 +295,20 @@ impl<R: Read> RecordStream<R> {
             // Either the file ends early or Content-Length is wrong: records that follow are still read.
             self.advance(5);
             self.resync()?;
-            let reason = format!("truncated record: {} of {length} content bytes before the end or the next record", avail - header_len);
+            let reason = format!(
+                "truncated record: {} of {length} content bytes before the end or the next record",
+                avail - header_len
+            );
             return Ok(Some(WarcItem::Skipped { offset, reason }));
         }
         let trailer = &self.avail()[header_len + length..];
         if !(trailer.is_empty() || trailer.starts_with(b"\r\n") || trailer.starts_with(b"\n")) {
             self.advance(5);
             self.resync()?;
-            return Ok(Some(WarcItem::Skipped { offset, reason: "Content-Length does not match the record's content".into() }));
+            return Ok(Some(WarcItem::Skipped {
+                offset,
+                reason: "Content-Length does not match the record's content".into(),
+            }));
         }
         let block = self.avail()[header_len..header_len + length].to_vec();
         self.advance(header_len + length);
@@ -297,7 +330,10 @@ impl<R: Read> RecordStream<R> {
 }
 
 /// Parses a header block with the `warc` crate; the error names what is wrong.
-fn parse_header(block: &[u8]) -> std::result::Result<(String, Vec<(String, String)>, u64), String> {
+/// WARC version, header fields and Content-Length.
+type Header = (String, Vec<(String, String)>, u64);
+
+fn parse_header(block: &[u8]) -> std::result::Result<Header, String> {
     let (_, (version, fields, _)) =
         warc::parser::headers(block).map_err(|_| "malformed WARC header block".to_string())?;
     let headers: Vec<(String, String)> =

@@ -59,7 +59,12 @@ impl SnapshotWriter {
     }
 
     /// Adds one page capture (see [`PreparedPage::new`]) and records `provider` (e.g. `warc`) as a source.
-    pub fn put_page_capture(&mut self, capture: PageCapture, body: Option<&[u8]>, provider: &str) -> Result<PutOutcome> {
+    pub fn put_page_capture(
+        &mut self,
+        capture: PageCapture,
+        body: Option<&[u8]>,
+        provider: &str,
+    ) -> Result<PutOutcome> {
         let prepared = PreparedPage::new(capture, body, None)?;
         self.put_prepared(prepared, provider)
     }
@@ -88,7 +93,12 @@ impl SnapshotWriter {
     }
 
     /// Adds one search capture for `request`, with the provider's raw response body.
-    pub fn put_search_capture(&mut self, request: &SearchRequest, mut capture: SearchCapture, raw: Option<&[u8]>) -> Result<PutOutcome> {
+    pub fn put_search_capture(
+        &mut self,
+        request: &SearchRequest,
+        mut capture: SearchCapture,
+        raw: Option<&[u8]>,
+    ) -> Result<PutOutcome> {
         capture.request = serde_json::from_str(&request.canonical_json())
             .map_err(|e| Error::InvalidRequest(format!("canonical request: {e}")))?;
         let blob = raw.map(|b| (blake3::hash(b).to_hex().to_string(), store::compress_blob(b), b.len() as u64));
@@ -123,7 +133,13 @@ impl SnapshotWriter {
     }
 
     /// Copies a search capture as stored in another snapshot (merge), with its compressed raw response.
-    pub fn put_search_raw(&mut self, key: &[u8], encoded: &[u8], capture: &SearchCapture, blob: Option<(String, Vec<u8>, u64)>) -> Result<PutOutcome> {
+    pub fn put_search_raw(
+        &mut self,
+        key: &[u8],
+        encoded: &[u8],
+        capture: &SearchCapture,
+        blob: Option<(String, Vec<u8>, u64)>,
+    ) -> Result<PutOutcome> {
         if self.store.contains(CF_SEARCH, key)? {
             return Ok(PutOutcome::Duplicate);
         }
@@ -206,7 +222,12 @@ impl SnapshotWriter {
 }
 
 /// Adds a blob to `batch` unless the store has it already (identical bodies are stored once).
-fn add_blob(store: &Store, state: &mut State, batch: &mut store::Batch<'_>, blob: Option<&(String, Vec<u8>, u64)>) -> Result<()> {
+fn add_blob(
+    store: &Store,
+    state: &mut State,
+    batch: &mut store::Batch<'_>,
+    blob: Option<&(String, Vec<u8>, u64)>,
+) -> Result<()> {
     if let Some((digest, z, raw_len)) = blob {
         let key = store::digest_key(digest)?;
         if !store.contains(CF_BLOBS, &key)? {

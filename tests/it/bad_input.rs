@@ -14,7 +14,15 @@ fn gz_members(records: &[Vec<u8>]) -> Vec<u8> {
 }
 
 fn three_pages() -> Vec<Vec<u8>> {
-    (0..3).map(|i| response_record(&format!("https://good.example/{i}"), "2024-01-01T00:00:00Z", &page(&format!("Good {i}"), "kept"))).collect()
+    (0..3)
+        .map(|i| {
+            response_record(
+                &format!("https://good.example/{i}"),
+                "2024-01-01T00:00:00Z",
+                &page(&format!("Good {i}"), "kept"),
+            )
+        })
+        .collect()
 }
 
 #[test]
@@ -96,7 +104,8 @@ fn non_utf8_html_is_decoded() {
 fn response_record_ct(url: &str, content_type: &str, body: &[u8]) -> Vec<u8> {
     let rec = response_record(url, "2024-01-01T00:00:00Z", body);
     // Same record with another Content-Type of equal length is not possible in general: rebuild the HTTP block.
-    let mut http = format!("HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+    let mut http = format!("HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n", body.len())
+        .into_bytes();
     http.extend_from_slice(body);
     let mut out = format!(
         "WARC/1.1\r\nWARC-Type: response\r\nWARC-Date: 2024-01-01T00:00:00Z\r\nWARC-Target-URI: {url}\r\nContent-Length: {}\r\n\r\n",
@@ -118,7 +127,8 @@ fn fifty_megabyte_page_imports() {
         body.extend_from_slice(para);
     }
     body.extend_from_slice(b"</body></html>");
-    let records = [response_record("https://big.example/", "2024-01-01T00:00:00Z", &body), three_pages()[0].clone()].concat();
+    let records =
+        [response_record("https://big.example/", "2024-01-01T00:00:00Z", &body), three_pages()[0].clone()].concat();
     let snap = tmp.path().join("s");
     let out = ok(&["snapshot", "import-warc", s(&snap), s(&write_file(tmp.path(), "big.warc", &records))]);
     assert!(out.starts_with("2 imported, 0 skipped"), "{out}");
@@ -148,6 +158,7 @@ fn empty_and_missing_files_are_clear_errors() {
 fn not_a_warc_at_all() {
     let tmp = tempdir();
     let snap = tmp.path().join("s");
-    let out = ok(&["snapshot", "import-warc", s(&snap), s(&write_file(tmp.path(), "x.warc", b"<html>just a page</html>\n"))]);
+    let out =
+        ok(&["snapshot", "import-warc", s(&snap), s(&write_file(tmp.path(), "x.warc", b"<html>just a page</html>\n"))]);
     assert!(out.starts_with("0 imported, 1 skipped (1 N bytes that are not a WARC record)"), "{out}");
 }

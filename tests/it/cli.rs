@@ -35,14 +35,26 @@ fn search_ranking_is_deterministic_with_ties() {
     let tmp = tempdir();
     // Ten pages with identical text: equal scores, so the order must come from the page key alone.
     let records: Vec<u8> = (0..10)
-        .map(|i| response_record(&format!("https://tie.example/p{}", 9 - i), "2024-05-01T00:00:00Z", &page("Same", "identical words here")))
+        .map(|i| {
+            response_record(
+                &format!("https://tie.example/p{}", 9 - i),
+                "2024-05-01T00:00:00Z",
+                &page("Same", "identical words here"),
+            )
+        })
         .collect::<Vec<_>>()
         .concat();
     let snap = tmp.path().join("ties");
     ok(&["snapshot", "import-warc", s(&snap), s(&write_file(tmp.path(), "t.warc", &records))]);
     let first = ok(&["snapshot", "search", s(&snap), "identical words", "-k", "4", "--json"]);
-    let urls: Vec<String> = first.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["url"].as_str().unwrap().to_string()).collect();
-    assert_eq!(urls, ["https://tie.example/p0", "https://tie.example/p1", "https://tie.example/p2", "https://tie.example/p3"]);
+    let urls: Vec<String> = first
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["url"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        urls,
+        ["https://tie.example/p0", "https://tie.example/p1", "https://tie.example/p2", "https://tie.example/p3"]
+    );
     assert_eq!(first, ok(&["snapshot", "search", s(&snap), "identical words", "-k", "4", "--json"]));
 }
 
@@ -57,7 +69,9 @@ fn get_picks_capture_by_time() {
     let snap = tmp.path().join("news");
     ok(&["snapshot", "import-warc", s(&snap), s(&write_file(tmp.path(), "n.warc", &records))]);
     assert!(ok(&["snapshot", "get", s(&snap), "https://www.news.example/#top"]).contains("june news"));
-    assert!(ok(&["snapshot", "get", s(&snap), "https://news.example/", "--at", "20240115000000"]).contains("january news"));
+    assert!(
+        ok(&["snapshot", "get", s(&snap), "https://news.example/", "--at", "20240115000000"]).contains("january news")
+    );
     // The index holds the latest capture only.
     assert!(ok(&["snapshot", "search", s(&snap), "news"]).contains("New"));
     let missing = run(&["snapshot", "get", s(&snap), "https://news.example/other"]);
@@ -87,7 +101,9 @@ fn unknown_and_newer_snapshots_are_clear_errors() {
 
 #[test]
 fn every_command_has_help() {
-    for cmd in ["create", "import-warc", "import-jsonl", "info", "verify", "search", "get", "export-warc", "merge", "repair"] {
+    for cmd in
+        ["create", "import-warc", "import-jsonl", "info", "verify", "search", "get", "export-warc", "merge", "repair"]
+    {
         let out = ok(&["snapshot", cmd, "--help"]);
         assert!(out.contains("Usage: webtape snapshot"), "{cmd}: {out}");
     }

@@ -31,7 +31,8 @@ pub fn stderr(out: &Output) -> String {
 /// missing, pointing at `make test`, which installs them.
 pub fn python(script: &str, args: &[&str]) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py").join(script);
-    let out = Command::new("python3").arg(&path).args(args).output().expect("python3 is installed (make test installs it)");
+    let out =
+        Command::new("python3").arg(&path).args(args).output().expect("python3 is installed (make test installs it)");
     assert!(
         out.status.success(),
         "{script} {args:?} failed (run `make test`, which installs warcio and requests):\n{}",
@@ -59,7 +60,9 @@ pub fn info(dir: &Path, pointer: &str) -> serde_json::Value {
 
 /// One uncompressed WARC/1.1 response record for `url` with an HTML `body`.
 pub fn response_record(url: &str, date: &str, body: &[u8]) -> Vec<u8> {
-    let mut http = format!("HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+    let mut http =
+        format!("HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\r\n", body.len())
+            .into_bytes();
     http.extend_from_slice(body);
     let mut rec = format!(
         "WARC/1.1\r\nWARC-Type: response\r\nWARC-Record-ID: <urn:uuid:{}>\r\nWARC-Date: {date}\r\nWARC-Target-URI: {url}\r\nContent-Type: application/http;msgtype=response\r\nContent-Length: {}\r\n\r\n",

@@ -11,7 +11,11 @@ fn sigkill_mid_import_leaves_whole_captures() {
     let mut warc = Vec::new();
     for i in 0..total {
         let text = format!("page number {i} with some words {}", "filler text ".repeat(150));
-        warc.extend_from_slice(&response_record(&format!("https://crash.example/p/{i}"), "2024-03-01T12:00:00Z", &page(&format!("Page {i}"), &text)));
+        warc.extend_from_slice(&response_record(
+            &format!("https://crash.example/p/{i}"),
+            "2024-03-01T12:00:00Z",
+            &page(&format!("Page {i}"), &text),
+        ));
     }
     let input = write_file(tmp.path(), "big.warc", &warc);
     let snap = tmp.path().join("snap");
@@ -21,7 +25,8 @@ fn sigkill_mid_import_leaves_whole_captures() {
     // Kill once the database has taken some writes, well before the import can finish.
     let start = Instant::now();
     loop {
-        let written: u64 = std::fs::read_dir(snap.join("db")).unwrap().flatten().map(|e| e.metadata().map_or(0, |m| m.len())).sum();
+        let written: u64 =
+            std::fs::read_dir(snap.join("db")).unwrap().flatten().map(|e| e.metadata().map_or(0, |m| m.len())).sum();
         if written > 2 << 20 || start.elapsed() > Duration::from_secs(60) {
             break;
         }
@@ -38,7 +43,10 @@ fn sigkill_mid_import_leaves_whole_captures() {
 
     // The same command again: nothing recorded twice, nothing lost.
     let out = ok(&["snapshot", "import-warc", s(&snap), s(&input)]);
-    assert!(out.contains(&format!("{} imported", total - captures)) && out.contains(&format!("{captures} already present")), "{out}");
+    assert!(
+        out.contains(&format!("{} imported", total - captures)) && out.contains(&format!("{captures} already present")),
+        "{out}"
+    );
     assert_eq!(info(&snap, "/manifest/counts/page_captures").as_u64().unwrap(), total);
     assert!(ok(&["snapshot", "verify", s(&snap)]).contains(": ok"));
 }

@@ -27,7 +27,8 @@ fn roundtrip(plain: bool) {
     assert!(ok(&["snapshot", "get", s(&a), &format!("{base}/gz")]).contains("compressed words"));
     assert!(ok(&["snapshot", "get", s(&a), &format!("{base}/chunked")]).contains("sent in chunks"));
     let home = webtape().args(["snapshot", "get", s(&a), &format!("{base}/"), "--raw"]).output().unwrap().stdout;
-    let revisit = webtape().args(["snapshot", "get", s(&a), &format!("{base}/?again=1"), "--raw"]).output().unwrap().stdout;
+    let revisit =
+        webtape().args(["snapshot", "get", s(&a), &format!("{base}/?again=1"), "--raw"]).output().unwrap().stdout;
     assert!(home.starts_with(b"<html>") && home == revisit, "revisit resolves to the original payload");
     assert!(ok(&["snapshot", "get", s(&a), &format!("{base}/resource.txt")]).contains("a resource record"));
     let table = ok(&["snapshot", "get", s(&a), &format!("{base}/table")]);
@@ -75,7 +76,12 @@ fn records_by_uri(lines: &str) -> BTreeMap<String, (serde_json::Value, String)> 
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
         .filter(|v| matches!(v["type"].as_str(), Some("response" | "resource" | "revisit")))
-        .map(|v| (v["uri"].as_str().unwrap().to_string(), (v["status"].clone(), v["payload_sha1"].as_str().unwrap().to_string())))
+        .map(|v| {
+            (
+                v["uri"].as_str().unwrap().to_string(),
+                (v["status"].clone(), v["payload_sha1"].as_str().unwrap().to_string()),
+            )
+        })
         .collect()
 }
 
@@ -92,17 +98,27 @@ fn warcio_plain_roundtrip() {
 #[test]
 fn merge_stores_shared_captures_once() {
     let tmp = tempdir();
-    let one = [response_record("https://a.example/1", "2024-01-01T00:00:00Z", &page("One", "first shard")),
-        response_record("https://a.example/shared", "2024-01-01T00:00:00Z", &page("Shared", "in both"))].concat();
-    let two = [response_record("https://a.example/2", "2024-01-02T00:00:00Z", &page("Two", "second shard")),
-        response_record("https://a.example/shared", "2024-01-01T00:00:00Z", &page("Shared", "in both"))].concat();
+    let one = [
+        response_record("https://a.example/1", "2024-01-01T00:00:00Z", &page("One", "first shard")),
+        response_record("https://a.example/shared", "2024-01-01T00:00:00Z", &page("Shared", "in both")),
+    ]
+    .concat();
+    let two = [
+        response_record("https://a.example/2", "2024-01-02T00:00:00Z", &page("Two", "second shard")),
+        response_record("https://a.example/shared", "2024-01-01T00:00:00Z", &page("Shared", "in both")),
+    ]
+    .concat();
     let (a, b, ab, ba) = (tmp.path().join("a"), tmp.path().join("b"), tmp.path().join("ab"), tmp.path().join("ba"));
     ok(&["snapshot", "import-warc", s(&a), s(&write_file(tmp.path(), "1.warc", &one))]);
     ok(&["snapshot", "import-warc", s(&b), s(&write_file(tmp.path(), "2.warc", &two))]);
     let out = ok(&["snapshot", "merge", s(&a), s(&b), "--into", s(&ab)]);
     assert!(out.contains("3 page captures") && out.contains("1 duplicates"), "{out}");
     ok(&["snapshot", "merge", s(&b), s(&a), "--into", s(&ba)]);
-    assert_eq!(info(&ab, "/manifest/content_digest"), info(&ba, "/manifest/content_digest"), "merge order does not matter");
+    assert_eq!(
+        info(&ab, "/manifest/content_digest"),
+        info(&ba, "/manifest/content_digest"),
+        "merge order does not matter"
+    );
     assert_eq!(info(&ab, "/indexed_pages"), 3);
     assert!(ok(&["snapshot", "search", s(&ab), "second shard"]).contains("https://a.example/2"));
     assert!(ok(&["snapshot", "verify", s(&ab)]).contains(": ok"));

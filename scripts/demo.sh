@@ -16,7 +16,6 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 if [[ -d "$DOCS/std" ]]; then
   step "packing 5000 pages of the Rust documentation into a WARC (warcio)"
   python3 benches/py/pack_docs.py "$DOCS" "$WORK/crawl.warc.gz" --limit 5000
-  URL=https://doc.rust-lang.org/std/vec/struct.Vec.html
   QUERY="borrow checker references"
 else
   step "capturing a loopback site into a WARC (warcio)"
@@ -31,6 +30,9 @@ step "webtape snapshot info $SNAP"
 "$BIN" snapshot info "$SNAP"
 step "webtape snapshot search $SNAP \"$QUERY\" -k 3"
 "$BIN" snapshot search "$SNAP" "$QUERY" -k 3
+if [[ -z "${URL:-}" ]]; then
+  URL=$("$BIN" snapshot search "$SNAP" "$QUERY" -k 1 --json | python3 -c 'import json,sys;print(json.loads(sys.stdin.readline())["url"])')
+fi
 step "webtape snapshot get $SNAP $URL | head -15"
 "$BIN" snapshot get "$SNAP" "$URL" | head -15 || true
 step "webtape snapshot export-warc $SNAP $WORK/export.warc.gz"

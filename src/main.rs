@@ -164,7 +164,11 @@ fn run_snapshot(command: SnapshotCommand) -> Result<ExitCode> {
         }
         SnapshotCommand::Repair { dir } => {
             let mut writer = SnapshotWriter::open(&dir)?;
-            let docs = writer.rebuild_index()?;
+            // Opening already rebuilt a stale index; otherwise rebuild it once here.
+            let docs = match writer.rebuilt_on_open() {
+                Some(docs) => docs,
+                None => writer.rebuild_index()?,
+            };
             let m = writer.finish()?;
             println!(
                 "repaired {}: {docs} pages indexed, {} captures, digest {}",

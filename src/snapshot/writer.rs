@@ -21,6 +21,8 @@ pub struct SnapshotWriter {
     index_writer: PageIndexWriter,
     manifest: Manifest,
     state: State,
+    /// Documents indexed when `open` found the index behind the database and rebuilt it.
+    rebuilt_on_open: Option<u64>,
 }
 
 impl SnapshotWriter {
@@ -47,7 +49,7 @@ impl SnapshotWriter {
         let index = PageIndex::open(&dir.join("index"))?;
         let mut writer = Self::assemble(dir, store, index, manifest)?;
         if writer.index.commit_payload()?.as_deref() != Some(writer.state.index_payload().as_str()) {
-            writer.rebuild_index()?;
+            writer.rebuilt_on_open = Some(writer.rebuild_index()?);
         }
         Ok(writer)
     }
@@ -55,7 +57,15 @@ impl SnapshotWriter {
     fn assemble(dir: &Path, store: Store, index: PageIndex, manifest: Manifest) -> Result<SnapshotWriter> {
         let state = State::load(&store)?;
         let index_writer = index.writer()?;
-        Ok(SnapshotWriter { dir: dir.to_path_buf(), store, index, index_writer, manifest, state })
+        Ok(SnapshotWriter {
+            dir: dir.to_path_buf(),
+            store,
+            index,
+            index_writer,
+            manifest,
+            state,
+            rebuilt_on_open: None,
+        })
     }
 
     /// Adds one page capture (see [`PreparedPage::new`]) and records `provider` (e.g. `warc`) as a source.
@@ -105,31 +115,12 @@ impl SnapshotWriter {
         capture.raw_digest = blob.as_ref().map(|(d, _, _)| d.clone());
         let encoded = record::encode(&capture);
         let key = record::search_key(&request.key(), &capture, &encoded)?;
-        if self.store.contains(CF_SEARCH, &key)? {
-            return Ok(PutOutcome::Duplicate);
-        }
-        let mut batch = self.store.batch();
-        add_blob(&self.store, &mut self.state, &mut batch, blob.as_ref())?;
-        batch.put(CF_SEARCH, &key, &encoded);
-        self.state.counts.search_captures += 1;
-        self.state.saw_capture(&capture.captured_at, &capture.provider);
-        batch.put(CF_META, State::KEY, &self.state.encode());
-        self.store.write(batch)?;
-        Ok(PutOutcome::Added)
+        self.put_search_raw(&key, &encoded, &capture, blob)
     }
 
     /// Records the output of the page-reading model for `prompt`, so browse summaries replay exactly.
     pub fn put_reader_output(&mut self, model: &str, prompt: &str, output: &str) -> Result<PutOutcome> {
-        let key = record::reader_key(model, prompt);
-        if self.store.contains(CF_READER, &key)? {
-            return Ok(PutOutcome::Duplicate);
-        }
-        let mut batch = self.store.batch();
-        batch.put(CF_READER, &key, output.as_bytes());
-        self.state.counts.reader_outputs += 1;
-        batch.put(CF_META, State::KEY, &self.state.encode());
-        self.store.write(batch)?;
-        Ok(PutOutcome::Added)
+        self.put_reader_raw(&record::reader_key(model, prompt), output.as_bytes())
     }
 
     /// Copies a search capture as stored in another snapshot (merge), with its compressed raw response.
@@ -213,6 +204,11 @@ impl SnapshotWriter {
         self.commit()?;
         self.index.reload()?;
         Ok(n)
+    }
+
+    /// How many documents `open` indexed when it had to rebuild a stale index (`None` when it was current).
+    pub fn rebuilt_on_open(&self) -> Option<u64> {
+        self.rebuilt_on_open
     }
 
     /// The snapshot folder.

@@ -60,9 +60,13 @@ pub fn info(dir: &Path, pointer: &str) -> serde_json::Value {
 
 /// One uncompressed WARC/1.1 response record for `url` with an HTML `body`.
 pub fn response_record(url: &str, date: &str, body: &[u8]) -> Vec<u8> {
-    let mut http =
-        format!("HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\r\n", body.len())
-            .into_bytes();
+    typed_response_record(url, date, "text/html; charset=utf-8", body)
+}
+
+/// One uncompressed WARC/1.1 response record whose HTTP Content-Type is `content_type`.
+pub fn typed_response_record(url: &str, date: &str, content_type: &str, body: &[u8]) -> Vec<u8> {
+    let mut http = format!("HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n", body.len())
+        .into_bytes();
     http.extend_from_slice(body);
     let mut rec = format!(
         "WARC/1.1\r\nWARC-Type: response\r\nWARC-Record-ID: <urn:uuid:{}>\r\nWARC-Date: {date}\r\nWARC-Target-URI: {url}\r\nContent-Type: application/http;msgtype=response\r\nContent-Length: {}\r\n\r\n",

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing webtape needs on a fresh Debian/Ubuntu machine, and nothing that is
 # already there: libclang (RocksDB's bindgen), PyTorch 2.11.0 (libtorch for tch 0.24), warcio (the reference WARC
-# implementation the tests compare against). With --bench, also the Python peers of the import benchmark.
+# implementation the tests compare against), pyarrow (parquet question files), libssl-dev (reqwest's TLS). With --bench, also the Python peers of the import benchmark.
 set -euo pipefail
 PYTHON=${PYTHON:-python3}
 TORCH_VERSION=2.11.0
@@ -10,6 +10,8 @@ SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
 need_apt=()
 command -v cc >/dev/null || need_apt+=(build-essential)
 dpkg -s libclang-dev >/dev/null 2>&1 || need_apt+=(libclang-dev)
+dpkg -s libssl-dev >/dev/null 2>&1 || need_apt+=(libssl-dev)
+command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 command -v "$PYTHON" >/dev/null || need_apt+=(python3 python3-pip)
 if ((${#need_apt[@]})); then
   echo "setup: installing ${need_apt[*]} (apt)"
@@ -27,6 +29,7 @@ fi
 py_need=()
 "$PYTHON" -c "import warcio" 2>/dev/null || py_need+=(warcio)
 "$PYTHON" -c "import requests" 2>/dev/null || py_need+=(requests)
+"$PYTHON" -c "import pyarrow" 2>/dev/null || py_need+=(pyarrow)
 if [[ "${1:-}" == "--bench" ]]; then
   "$PYTHON" -c 'import bm25s' 2>/dev/null || py_need+=(bm25s)
   "$PYTHON" -c 'import lxml' 2>/dev/null || py_need+=(lxml)

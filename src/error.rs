@@ -41,6 +41,12 @@ pub enum Error {
     /// A configuration or argument that is out of range or inconsistent.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A web request (search provider, page, reading model) failed; the message never holds credentials.
+    #[error("{what}: {message}")]
+    Web { what: String, message: String },
+    /// The SSRF guard refused a URL (private/loopback/link-local/multicast/metadata address or a non-HTTP scheme).
+    #[error("refused {url}: {reason} (pass --allow-private to allow it for local testing)")]
+    Blocked { url: String, reason: String },
 }
 
 /// `Result` with webtape's [`Error`].
@@ -50,6 +56,11 @@ impl Error {
     /// An [`Error::Io`] for `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io { path: path.into(), source }
+    }
+
+    /// An [`Error::Web`] about `what` (a provider, a URL, an endpoint).
+    pub fn web(what: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Web { what: what.into(), message: message.into() }
     }
 
     /// An [`Error::BadInput`] naming the input.

@@ -6,7 +6,7 @@
 //! recorder ─▶ snapshot (RocksDB + tantivy) ─▶ environment (replay | live | record) ─▶ agent ─▶ reward ─▶ GRPO
 //! ```
 //!
-//! This build holds the bottom layer, the [`snapshot`] store:
+//! The layers, bottom first:
 //!
 //! | module | owns |
 //! |---|---|
@@ -14,6 +14,9 @@
 //! | [`extract`] | HTML → title + main text (for indexing and for the agent) |
 //! | [`snapshot`] | the snapshot folder: RocksDB column families, tantivy index, WARC/JSONL import, WARC export, merge, verify |
 //! | [`progress`] | progress bars for long work |
+//! | [`data`] | question files: JSONL, text lines, DeepResearcher / Search-R1 parquet |
+//! | [`web`] | the live web: search providers, page fetcher, SSRF guard, robots.txt, limits, reading-model client |
+//! | [`recorder`] | question file → provider → pages → snapshot; concurrent and resumable |
 //! | `torch_info` | \[train\] libtorch / CUDA status for `webtape doctor` |
 //!
 //! ```no_run
@@ -29,10 +32,14 @@
 //! }
 //! # Ok(()) }
 //! ```
+pub mod data;
 pub mod error;
 pub mod extract;
 pub mod progress;
+pub mod recorder;
+pub mod sim;
 pub mod snapshot;
+pub mod web;
 #[cfg(feature = "train")]
 pub mod torch_info;
 

@@ -7,6 +7,7 @@ use scraper::{ElementRef, Html, Node};
 
 mod charset;
 mod depth;
+mod pdf;
 mod writer;
 
 pub use charset::decode_body;
@@ -66,7 +67,9 @@ pub fn extract_body(body: &[u8], content_type: Option<&str>) -> Extracted {
         || ["application/json", "application/xml"].contains(&essence.as_str())
         || essence.ends_with("+json")
         || essence.ends_with("+xml");
-    if is_html {
+    if pdf::is_pdf(body, &essence) {
+        pdf::extract_pdf(body, MAX_TEXT_BYTES)
+    } else if is_html {
         extract_html(&decode_body(body, content_type))
     } else if is_text {
         Extracted { title: String::new(), text: truncate(decode_body(body, content_type), MAX_TEXT_BYTES) }

@@ -22,7 +22,7 @@ mod writer;
 
 pub use canon::{surt_key, SearchRequest};
 pub use jsonl::{import_jsonl, JsonlOptions};
-pub use manifest::{Counts, Manifest, FORMAT_VERSION};
+pub use manifest::{now_rfc3339, Counts, Manifest, FORMAT_VERSION};
 pub use merge::{merge, MergeReport};
 pub use prepared::{PreparedPage, PutOutcome};
 pub use reader::{PageView, SearchHit, Snapshot};

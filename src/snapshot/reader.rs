@@ -86,6 +86,15 @@ impl Snapshot {
         }
     }
 
+    /// The raw provider response of a search capture, byte for byte as received.
+    pub fn search_raw(&self, capture: &SearchCapture) -> Result<Option<Vec<u8>>> {
+        let Some(digest) = &capture.raw_digest else { return Ok(None) };
+        self.store.get_blob(digest)?.map(Some).ok_or_else(|| Error::Corrupt {
+            what: format!("search capture of {}", capture.request),
+            message: format!("raw response blob {digest} is missing"),
+        })
+    }
+
     /// The extracted text stored for a capture key.
     pub fn text(&self, key: &[u8]) -> Result<Option<PageText>> {
         self.store.get(CF_TEXT, key)?.map(|b| record::decode("page text", key, &b)).transpose()

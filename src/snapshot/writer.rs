@@ -178,6 +178,32 @@ impl SnapshotWriter {
         super::reader::captures_of(&self.store, url)
     }
 
+    /// Recorded answers to `request`, oldest first (the recorder reuses them when it resumes).
+    pub fn search_captures(&self, request: &SearchRequest) -> Result<Vec<SearchCapture>> {
+        let rows = self.store.scan_prefix(CF_SEARCH, &request.key())?;
+        rows.iter().map(|(k, v)| record::decode("search capture", k, v)).collect()
+    }
+
+    /// Stores a bookkeeping value in `meta` (e.g. the recorder's resume cursor). `state` is reserved.
+    pub fn put_meta(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        if key == State::KEY {
+            return Err(Error::Config("the meta key `state` is reserved".into()));
+        }
+        let mut batch = self.store.batch();
+        batch.put(CF_META, key, value);
+        self.store.write(batch)
+    }
+
+    /// A bookkeeping value from `meta`.
+    pub fn get_meta(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.store.get(CF_META, key)
+    }
+
+    /// Number of `meta` keys starting with `prefix`.
+    pub fn count_meta(&self, prefix: &[u8]) -> Result<u64> {
+        Ok(self.store.scan_prefix(CF_META, prefix)?.len() as u64)
+    }
+
     /// Makes everything written so far searchable and durable in the index.
     pub fn commit(&mut self) -> Result<()> {
         self.index_writer.commit(&self.state.index_payload())

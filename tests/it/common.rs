@@ -90,3 +90,89 @@ pub fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     std::fs::write(&path, bytes).expect("write test file");
     path
 }
+
+/// A `webtape sim serve --port 0` child process; killed when dropped.
+pub struct SimProc {
+    child: std::process::Child,
+    /// `http://127.0.0.1:PORT`
+    pub url: String,
+}
+
+impl SimProc {
+    /// Starts the sim web with extra `args` and waits for its address line.
+    pub fn start(args: &[&str]) -> SimProc {
+        use std::io::BufRead;
+        let mut child = webtape()
+            .args(["sim", "serve", "--port", "0"])
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("sim serve starts");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("piped")).read_line(&mut line).expect("address line");
+        let url = line.split_whitespace().find(|w| w.starts_with("http://")).expect("sim prints its URL").to_string();
+        SimProc { child, url }
+    }
+
+    /// `ip:port` of the server.
+    pub fn addr(&self) -> &str {
+        self.url.trim_start_matches("http://")
+    }
+
+    /// Requests the sim has seen per path (`/__sim/stats`).
+    pub fn requests(&self) -> serde_json::Map<String, serde_json::Value> {
+        let (status, body) = http_get(&format!("{}/__sim/stats", self.url));
+        assert_eq!(status, 200);
+        let v: serde_json::Value = serde_json::from_slice(&body).expect("stats JSON");
+        v["requests"].as_object().cloned().unwrap_or_default()
+    }
+}
+
+impl Drop for SimProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A plain HTTP/1.1 GET over a std TCP socket (loopback only): `(status, body)`.
+pub fn http_get(url: &str) -> (u16, Vec<u8>) {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let path = if path.is_empty() { "/" } else { path };
+    assert!(host.starts_with("127.0.0.1:"), "tests only talk to loopback: {url}");
+    let mut stream = std::net::TcpStream::connect(host).expect("connect");
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").expect("send");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("read");
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("header end");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status");
+    assert!(!head.to_ascii_lowercase().contains("transfer-encoding: chunked"), "expected a sized body");
+    (status, raw[split + 4..].to_vec())
+}
+
+/// The first `n` train questions of the default sim world, written as JSONL in `dir`.
+pub fn sim_questions(dir: &Path, n: usize) -> PathBuf {
+    let all = ok(&["sim", "questions", "--split", "train"]);
+    let lines: Vec<&str> = all.lines().take(n).collect();
+    assert_eq!(lines.len(), n, "the sim world has at least {n} train questions");
+    write_file(dir, "questions.jsonl", (lines.join("\n") + "\n").as_bytes())
+}
+
+/// Runs `webtape record` against `sim` with `provider` and extra args, returning the JSON summary.
+pub fn record(sim: &SimProc, provider: &str, key: &str, queries: &Path, snap: &Path, extra: &[&str]) -> serde_json::Value {
+    let mut cmd = webtape();
+    cmd.args(["record", "--provider", provider, "--endpoint", &sim.url, "--queries", s(queries), "--snapshot", s(snap)])
+        .args(["--rate", "none", "--host-rate", "none", "--host-concurrency", "0", "--json", "--allow-private"])
+        .args(extra)
+        .env_remove("SEARXNG_URL");
+    for var in ["SERPER_API_KEY", "BRAVE_API_KEY", "TAVILY_API_KEY"] {
+        cmd.env(var, key);
+    }
+    let out = cmd.output().expect("webtape record runs");
+    assert!(out.status.success(), "record failed: {}\n{}", stderr(&out), stdout(&out));
+    let text = stdout(&out);
+    serde_json::from_str(text.lines().last().unwrap_or("")).unwrap_or_else(|e| panic!("summary JSON: {e}: {text}"))
+}

@@ -23,6 +23,7 @@ demo: deps
 bench: deps-bench
 	cargo build --release --bin webtape
 	bash scripts/bench_import.sh
+	bash scripts/bench_record.sh
 	cargo bench --bench snapshot_ops
 
 clean-demo:

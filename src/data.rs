@@ -35,10 +35,10 @@ pub fn read_questions(path: &Path) -> Result<Vec<Question>> {
         }
         let fallback_id = format!("line-{}", n + 1);
         let q = if line.starts_with('{') {
-            let value: Value = serde_json::from_str(line).map_err(|e| {
-                Error::bad_input(format!("{}:{}", path.display(), n + 1), format!("invalid JSON: {e}"))
-            })?;
-            from_object(&value, fallback_id).map_err(|m| Error::bad_input(format!("{}:{}", path.display(), n + 1), m))?
+            let value: Value = serde_json::from_str(line)
+                .map_err(|e| Error::bad_input(format!("{}:{}", path.display(), n + 1), format!("invalid JSON: {e}")))?;
+            from_object(&value, fallback_id)
+                .map_err(|m| Error::bad_input(format!("{}:{}", path.display(), n + 1), m))?
         } else {
             Question { id: fallback_id, question: line.to_string(), answers: Vec::new(), data_source: None }
         };
@@ -61,10 +61,11 @@ fn from_object(v: &Value, fallback_id: String) -> std::result::Result<Question, 
         Some(Value::Number(n)) => n.to_string(),
         _ => fallback_id,
     };
-    let answers = ["/answers", "/golden_answers", "/answer", "/reward_model/ground_truth/target", "/reward_model/ground_truth"]
-        .iter()
-        .find_map(|p| v.pointer(p).map(strings).filter(|a| !a.is_empty()))
-        .unwrap_or_default();
+    let answers =
+        ["/answers", "/golden_answers", "/answer", "/reward_model/ground_truth/target", "/reward_model/ground_truth"]
+            .iter()
+            .find_map(|p| v.pointer(p).map(strings).filter(|a| !a.is_empty()))
+            .unwrap_or_default();
     let data_source = v.get("data_source").and_then(Value::as_str).map(str::to_string);
     Ok(Question { id, question, answers, data_source })
 }

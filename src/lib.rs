@@ -39,8 +39,8 @@ pub mod progress;
 pub mod recorder;
 pub mod sim;
 pub mod snapshot;
-pub mod web;
 #[cfg(feature = "train")]
 pub mod torch_info;
+pub mod web;
 
 pub use error::{Error, Result};

@@ -60,4 +60,3 @@ fn run(command: Command) -> Result<ExitCode> {
         }
     }
 }
-

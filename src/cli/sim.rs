@@ -84,7 +84,14 @@ pub fn run(command: SimCommand) -> Result<ExitCode> {
     match command {
         SimCommand::Serve { port, bind, world, faults, fault_rate, fault_transient, slow_ms, retry_after, api_key } => {
             let fault_seed = world.seed;
-            let faults = FaultConfig { rate: fault_rate, kinds: faults, transient: fault_transient, slow_ms, retry_after, seed: fault_seed };
+            let faults = FaultConfig {
+                rate: fault_rate,
+                kinds: faults,
+                transient: fault_transient,
+                slow_ms,
+                retry_after,
+                seed: fault_seed,
+            };
             let cfg = SimConfig { world: world.config(), faults, api_key };
             serve(&cfg, SocketAddr::new(bind, port))
         }

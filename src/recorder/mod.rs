@@ -13,8 +13,8 @@ use indicatif::ProgressBar;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-pub use stats::RecordSummary;
 use stats::Counters;
+pub use stats::RecordSummary;
 
 use crate::data::Question;
 use crate::error::{Error, Result};
@@ -58,11 +58,10 @@ pub fn record(dir: &Path, questions: &[Question], searcher: Searcher, cfg: Recor
     if cfg.concurrency == 0 {
         return Err(Error::Config("--concurrency must be at least 1".into()));
     }
-    let writer = if dir.join("manifest.json").exists() { SnapshotWriter::open(dir)? } else { SnapshotWriter::create(dir)? };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::io("tokio runtime", e))?;
+    let writer =
+        if dir.join("manifest.json").exists() { SnapshotWriter::open(dir)? } else { SnapshotWriter::create(dir)? };
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| Error::io("tokio runtime", e))?;
     let recorder = Arc::new(Recorder {
         writer: Arc::new(Mutex::new(Some(writer))),
         fetcher: Fetcher::new(cfg.fetch.clone())?,
@@ -218,11 +217,10 @@ impl Recorder {
             return Ok(());
         };
         let (failure, truncated) = (fetched.failure.clone(), fetched.capture.truncated);
-        let prepared = tokio::task::spawn_blocking(move || {
-            PreparedPage::new(fetched.capture, fetched.body.as_deref(), None)
-        })
-        .await
-        .map_err(|e| Error::Config(format!("extraction task failed: {e}")))??;
+        let prepared =
+            tokio::task::spawn_blocking(move || PreparedPage::new(fetched.capture, fetched.body.as_deref(), None))
+                .await
+                .map_err(|e| Error::Config(format!("extraction task failed: {e}")))??;
         let bytes = prepared.capture.body_len;
         self.with_writer(move |w| w.put_prepared(prepared, "web")).await?;
         self.counters.update(|c| {

@@ -98,7 +98,11 @@ pub async fn serper_or_tavily(State(s): State<Arc<SimState>>, headers: HeaderMap
 }
 
 /// `GET /search?q=..&format=json` (SearXNG).
-pub async fn searxng(State(s): State<Arc<SimState>>, headers: HeaderMap, Query(p): Query<HashMap<String, String>>) -> Response {
+pub async fn searxng(
+    State(s): State<Arc<SimState>>,
+    headers: HeaderMap,
+    Query(p): Query<HashMap<String, String>>,
+) -> Response {
     if p.get("format").map(String::as_str) != Some("json") {
         return error(StatusCode::FORBIDDEN, "only format=json is enabled on this instance");
     }
@@ -117,7 +121,11 @@ pub async fn searxng(State(s): State<Arc<SimState>>, headers: HeaderMap, Query(p
 }
 
 /// `GET /res/v1/web/search?q=..&count=..&offset=..` (Brave).
-pub async fn brave(State(s): State<Arc<SimState>>, headers: HeaderMap, Query(p): Query<HashMap<String, String>>) -> Response {
+pub async fn brave(
+    State(s): State<Arc<SimState>>,
+    headers: HeaderMap,
+    Query(p): Query<HashMap<String, String>>,
+) -> Response {
     if !authorised(&s, &headers, "x-subscription-token") {
         return error(StatusCode::UNAUTHORIZED, "The provided subscription token is invalid.");
     }
@@ -131,7 +139,8 @@ pub async fn brave(State(s): State<Arc<SimState>>, headers: HeaderMap, Query(p):
         .into_iter()
         .map(|(title, url, description)| json!({"type": "search_result", "title": title, "url": url, "description": description, "language": "en"}))
         .collect();
-    Json(json!({"type": "search", "query": {"original": q}, "web": {"type": "search", "results": results}})).into_response()
+    Json(json!({"type": "search", "query": {"original": q}, "web": {"type": "search", "results": results}}))
+        .into_response()
 }
 
 /// `POST /v1/chat/completions`: a deterministic extractive "reading model".

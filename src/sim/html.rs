@@ -185,9 +185,11 @@ fn header_html(lay: &Layout, links: &mut Links) -> String {
     }
     s.push_str("</ul></nav>\n<form class=\"search\" action=\"/search\"><input name=\"q\" placeholder=\"Search\"></form></header>\n");
     if lay.cookie_banner {
-        s.push_str("<div id=\"cookie-consent\" class=\"banner\" role=\"dialog\"><p>We use cookies to remember your \
+        s.push_str(
+            "<div id=\"cookie-consent\" class=\"banner\" role=\"dialog\"><p>We use cookies to remember your \
             preferences and to count visits. By continuing to browse you accept our use of cookies.</p>\
-            <button>Accept all</button> <button>Only necessary</button></div>\n");
+            <button>Accept all</button> <button>Only necessary</button></div>\n",
+        );
     }
     s
 }

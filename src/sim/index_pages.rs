@@ -7,7 +7,7 @@ use super::rng::Rng;
 use super::world::{Entity, Facts, Genre};
 use super::SimPage;
 
-/// The four categories: (path, title, description of one member).
+/// The four categories: (path, title).
 const CATEGORIES: [(&str, &str); 4] = [
     ("/category/people", "People"),
     ("/category/places", "Places"),
@@ -59,14 +59,23 @@ fn members(ents: &[Entity]) -> [Vec<usize>; 4] {
     m
 }
 
-fn category_pages(ents: &[Entity], members: &[usize], cat: usize, per: usize, r: &mut Rng) -> Vec<SimPage> {
-    let (base, title) = CATEGORIES[cat];
-    let chunks: Vec<&[usize]> = members.chunks(per.max(1)).collect();
+/// A list of `ids` split into pages of `per`: `base`, `base/2`, ... chained by next/previous links.
+fn paged(
+    base: &str,
+    title: &str,
+    intro: &str,
+    ids: &[usize],
+    ents: &[Entity],
+    per: usize,
+    r: &mut Rng,
+) -> Vec<SimPage> {
+    let chunks: Vec<&[usize]> = if ids.is_empty() { vec![&[][..]] } else { ids.chunks(per.max(1)).collect() };
     let mut out = Vec::new();
     for (k, chunk) in chunks.iter().enumerate() {
-        let intro = format!("This category lists {} articles about {}.", members.len(), title.to_lowercase());
         let mut blocks = vec![Block::Para(vec![t(intro)])];
-        blocks.push(Block::List(chunk.iter().map(|&i| entry(&ents[i])).collect()));
+        if !chunk.is_empty() {
+            blocks.push(Block::List(chunk.iter().map(|&i| entry(&ents[i])).collect()));
+        }
         let mut nav: Rich = Vec::new();
         if k > 0 {
             nav.extend([a(&page_path(base, k - 1), "Previous page"), t(" ")]);
@@ -77,16 +86,16 @@ fn category_pages(ents: &[Entity], members: &[usize], cat: usize, per: usize, r:
         if !nav.is_empty() {
             blocks.push(Block::Para(nav));
         }
-        let name = if k == 0 { format!("Category: {title}") } else { format!("Category: {title} (page {})", k + 1) };
+        let name = if k == 0 { title.to_string() } else { format!("{title} (page {})", k + 1) };
         out.push(render(&page_path(base, k), &name, &blocks, &Layout::choose(r)));
     }
     out
 }
 
-fn list_page(path: &str, title: &str, ids: &[usize], ents: &[Entity], r: &mut Rng) -> SimPage {
-    let intro = format!("{title}: {} articles.", ids.len());
-    let blocks = vec![Block::Para(vec![t(intro)]), Block::List(ids.iter().map(|&i| entry(&ents[i])).collect())];
-    render(path, title, &blocks, &Layout::choose(r))
+fn category_pages(ents: &[Entity], members: &[usize], cat: usize, per: usize, r: &mut Rng) -> Vec<SimPage> {
+    let (base, title) = CATEGORIES[cat];
+    let intro = format!("This category lists {} articles about {}.", members.len(), title.to_lowercase());
+    paged(base, &format!("Category: {title}"), &intro, members, ents, per, r)
 }
 
 /// Places grouped by country and works grouped by genre, as `(path, title, members)`.
@@ -101,27 +110,24 @@ fn lists(ents: &[Entity], countries: &[String], sorted: &[Vec<usize>; 4]) -> Vec
         out.push((country_list_path(c), format!("Places in {c}"), ids));
     }
     for g in Genre::ALL {
-        let ids: Vec<usize> =
-            sorted[3].iter().copied().filter(|&i| matches!(ents[i].facts, Facts::Work { genre, .. } if genre == g)).collect();
+        let ids: Vec<usize> = sorted[3]
+            .iter()
+            .copied()
+            .filter(|&i| matches!(ents[i].facts, Facts::Work { genre, .. } if genre == g))
+            .collect();
         out.push((genre_list_path(g.noun()), format!("List of {}s", g.noun()), ids));
     }
     out
 }
 
-fn home_page(cats: &[Vec<SimPage>], lists: &[(String, String, Vec<usize>)], featured: &[&Entity], r: &mut Rng) -> SimPage {
+fn home_page(cats: &[Vec<SimPage>], lists: &[Vec<SimPage>], featured: &[&Entity], r: &mut Rng) -> SimPage {
     let mut blocks = vec![Block::Para(vec![t(
         "Welcome to the encyclopaedia of an imaginary world: its people, places, organisations and works.",
     )])];
     blocks.push(Block::Heading("Categories".into()));
-    let mut items = Vec::new();
-    for pages in cats {
-        for p in pages {
-            items.push(vec![a(&p.path, &p.title)]);
-        }
-    }
-    blocks.push(Block::List(items));
+    blocks.push(Block::List(cats.iter().flatten().map(|p| vec![a(&p.path, &p.title)]).collect()));
     blocks.push(Block::Heading("Lists".into()));
-    blocks.push(Block::List(lists.iter().map(|(p, title, _)| vec![a(p, title)]).collect()));
+    blocks.push(Block::List(lists.iter().flatten().map(|p| vec![a(&p.path, &p.title)]).collect()));
     blocks.push(Block::Heading("Featured articles".into()));
     blocks.push(Block::List(featured.iter().map(|e| entry(e)).collect()));
     render("/", "Main page", &blocks, &Layout::choose(r))
@@ -138,7 +144,12 @@ fn about_page(r: &mut Rng) -> SimPage {
 pub fn build(ents: &[Entity], countries: &[String], per: usize, r: &mut Rng) -> Vec<SimPage> {
     let sorted = members(ents);
     let cats: Vec<Vec<SimPage>> = (0..4).map(|c| category_pages(ents, &sorted[c], c, per, r)).collect();
-    let lists = lists(ents, countries, &sorted);
+    let lists: Vec<Vec<SimPage>> = lists(ents, countries, &sorted)
+        .into_iter()
+        .map(|(path, title, ids)| {
+            paged(&path, &title, &format!("{title}: {} articles.", ids.len()), &ids, ents, per, r)
+        })
+        .collect();
     let mut featured: Vec<&Entity> = Vec::new();
     for _ in 0..6 {
         if let Some(e) = r.pick(ents) {
@@ -149,8 +160,6 @@ pub fn build(ents: &[Entity], countries: &[String], per: usize, r: &mut Rng) -> 
     }
     let mut pages = vec![home_page(&cats, &lists, &featured, r), about_page(r)];
     pages.extend(cats.into_iter().flatten());
-    for (path, title, ids) in &lists {
-        pages.push(list_page(path, title, ids, ents, r));
-    }
+    pages.extend(lists.into_iter().flatten());
     pages
 }

@@ -10,6 +10,7 @@
 //! | [`html`] | page layouts and rendering to HTML + main text |
 //! | [`questions`] | single- and two-hop questions, train/test split |
 //! | [`search`] | [`SimIndex`] (BM25, snippets) |
+//! | [`server`] / [`api`] / [`faults`] | the loopback HTTP server: pages, four search API shapes, reading model, fault injection |
 //!
 //! ```
 //! use webtape::sim::{World, WorldConfig};
@@ -38,6 +39,7 @@ pub use world::{Entity, Facts, Genre, SimPage, World, WorldConfig, WorldStats, M
 
 pub mod api;
 pub mod faults;
+mod pdf;
 pub mod server;
 
 pub use faults::{Fault, FaultConfig};

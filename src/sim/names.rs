@@ -6,40 +6,141 @@ use std::collections::BTreeSet;
 use super::rng::Rng;
 
 const ONSETS: &[&str] = &[
-    "b", "br", "c", "d", "dr", "f", "g", "gr", "h", "k", "kl", "l", "m", "n", "p", "r", "s", "st",
-    "t", "th", "v", "w", "z", "j", "sh", "",
+    "b", "br", "c", "d", "dr", "f", "g", "gr", "h", "k", "kl", "l", "m", "n", "p", "r", "s", "st", "t", "th", "v", "w",
+    "z", "j", "sh", "",
 ];
 const VOWELS: &[&str] = &["a", "e", "i", "o", "u", "ai", "ei", "ou", "ia", "y"];
 const ACCENTED: &[&str] = &["é", "ü", "ø", "å", "ö", "á", "è", "ñ", "ï", "ô"];
 const CODAS: &[&str] = &["", "", "", "n", "r", "l", "s", "m", "k", "nd", "rt", "st", "x", "th"];
-const FIRST_EXTRA: &[&str] = &[
-    "Zoë", "Renée", "Jürgen", "Søren", "Iñigo", "Chloé", "Björn", "Mária", "José", "Françoise",
-    "Łucja", "Åsa",
-];
-const PLACE_SUFFIX: &[&str] = &[
-    "ton", "burg", "vik", "stad", "mouth", "field", "dal", "haven", "ford", "grad", "ville", "heim",
-];
+const FIRST_EXTRA: &[&str] =
+    &["Zoë", "Renée", "Jürgen", "Søren", "Iñigo", "Chloé", "Björn", "Mária", "José", "Françoise", "Łucja", "Åsa"];
+const PLACE_SUFFIX: &[&str] =
+    &["ton", "burg", "vik", "stad", "mouth", "field", "dal", "haven", "ford", "grad", "ville", "heim"];
 const COUNTRY_SUFFIX: &[&str] = &["ia", "land", "mark", "stan", "ora", "avia"];
 const CJK: &[(&str, &str)] = &[
-    ("北", "Bei"), ("南", "Nan"), ("東", "Dong"), ("西", "Xi"), ("山", "shan"), ("川", "chuan"),
-    ("海", "hai"), ("青", "Qing"), ("白", "Bai"), ("松", "Song"), ("林", "lin"), ("港", "gang"),
-    ("江", "jiang"), ("田", "tian"), ("石", "Shi"), ("宮", "gong"), ("金", "Jin"), ("原", "yuan"),
+    ("北", "Bei"),
+    ("南", "Nan"),
+    ("東", "Dong"),
+    ("西", "Xi"),
+    ("山", "shan"),
+    ("川", "chuan"),
+    ("海", "hai"),
+    ("青", "Qing"),
+    ("白", "Bai"),
+    ("松", "Song"),
+    ("林", "lin"),
+    ("港", "gang"),
+    ("江", "jiang"),
+    ("田", "tian"),
+    ("石", "Shi"),
+    ("宮", "gong"),
+    ("金", "Jin"),
+    ("原", "yuan"),
 ];
 const ORG_SUFFIX: &[(&str, &str)] = &[
-    ("Instruments", "electronics"), ("Press", "publishing"), ("Laboratories", "research"),
-    ("Shipping", "shipping"), ("Bank", "banking"), ("Records", "music"), ("Studios", "film"),
-    ("Institute", "research"), ("Motorenwerke", "engineering"), ("Textiles", "textiles"),
-    ("Mining Company", "mining"), ("Telegraph", "telecommunications"), ("Brewery", "brewing"),
-    ("Café Company", "hospitality"), ("Société Générale", "banking"),
+    ("Instruments", "electronics"),
+    ("Press", "publishing"),
+    ("Laboratories", "research"),
+    ("Shipping", "shipping"),
+    ("Bank", "banking"),
+    ("Records", "music"),
+    ("Studios", "film"),
+    ("Institute", "research"),
+    ("Motorenwerke", "engineering"),
+    ("Textiles", "textiles"),
+    ("Mining Company", "mining"),
+    ("Telegraph", "telecommunications"),
+    ("Brewery", "brewing"),
+    ("Café Company", "hospitality"),
+    ("Société Générale", "banking"),
 ];
 const ADJECTIVES: &[&str] = &[
-    "Silent", "Crimson", "Hollow", "Distant", "Last", "Golden", "Broken", "Northern", "Quiet",
-    "Hidden", "Burning", "Frozen", "Seventh", "Paper", "Iron", "Wandering", "Bitter", "Pale",
+    "Silent",
+    "Crimson",
+    "Hollow",
+    "Distant",
+    "Last",
+    "Golden",
+    "Broken",
+    "Northern",
+    "Quiet",
+    "Hidden",
+    "Burning",
+    "Frozen",
+    "Seventh",
+    "Paper",
+    "Iron",
+    "Wandering",
+    "Bitter",
+    "Pale",
+    "Velvet",
+    "Amber",
+    "Restless",
+    "Sunken",
+    "Endless",
+    "Scarlet",
+    "Hungry",
+    "Gentle",
+    "Wild",
+    "Drowned",
+    "Painted",
+    "Forgotten",
+    "Electric",
+    "Lonely",
+    "Violet",
+    "Secret",
+    "Thirteenth",
+    "Fragile",
 ];
 const NOUNS: &[&str] = &[
-    "River", "Garden", "Lantern", "Harbour", "Orchard", "Mirror", "Winter", "Bridge", "Tower",
-    "Meadow", "Compass", "Café", "Château", "Señorita", "Fjord", "Pavilion", "Carousel", "Symphony",
-    "Machine", "Tide", "Lighthouse", "Procession", "Mañana", "Über-Mensch",
+    "River",
+    "Garden",
+    "Lantern",
+    "Harbour",
+    "Orchard",
+    "Mirror",
+    "Winter",
+    "Bridge",
+    "Tower",
+    "Meadow",
+    "Compass",
+    "Café",
+    "Château",
+    "Señorita",
+    "Fjord",
+    "Pavilion",
+    "Carousel",
+    "Symphony",
+    "Machine",
+    "Tide",
+    "Lighthouse",
+    "Procession",
+    "Mañana",
+    "Über-Mensch",
+    "Falcon",
+    "Glacier",
+    "Cathedral",
+    "Labyrinth",
+    "Almanac",
+    "Nocturne",
+    "Caravan",
+    "Monsoon",
+    "Quarry",
+    "Telescope",
+    "Carnival",
+    "Sparrow",
+    "Furnace",
+    "Pilgrim",
+    "Serenade",
+    "Kingdom",
+    "Staircase",
+    "Ballad",
+    "Øresund",
+    "Königin",
+    "Piñata",
+    "Fête",
+    "Doppelgänger",
+    "Atelier",
 ];
 
 /// Folds common Latin diacritics to ASCII ("Zoë Østergaard" → "Zoe Ostergaard"); other
@@ -109,12 +210,12 @@ fn capitalise(s: &str) -> String {
 
 /// Words a syllable-built name part must not be (they occur in page prose and would blur search).
 const COMMON: &[&str] = &[
-    "the", "and", "was", "for", "his", "her", "its", "are", "but", "not", "you", "all", "any", "can",
-    "had", "has", "one", "our", "out", "use", "who", "how", "new", "now", "old", "see", "two", "way",
-    "did", "get", "let", "put", "say", "she", "too", "born", "town", "from", "work", "year", "with",
-    "this", "that", "page", "many", "some", "also", "list", "more", "home", "main", "them", "they",
-    "then", "than", "were", "been", "into", "here", "only", "most", "held", "lit", "art", "end",
-    "sit", "amet", "about", "site", "type", "film", "novel", "opera", "album", "there", "while",
+    "the", "and", "was", "for", "his", "her", "its", "are", "but", "not", "you", "all", "any", "can", "had", "has",
+    "one", "our", "out", "use", "who", "how", "new", "now", "old", "see", "two", "way", "did", "get", "let", "put",
+    "say", "she", "too", "born", "town", "from", "work", "year", "with", "this", "that", "page", "many", "some",
+    "also", "list", "more", "home", "main", "them", "they", "then", "than", "were", "been", "into", "here", "only",
+    "most", "held", "lit", "art", "end", "sit", "amet", "about", "site", "type", "film", "novel", "opera", "album",
+    "there", "while",
 ];
 
 /// A capitalised name part of `n` syllables, at least three letters and not a common word.
@@ -243,10 +344,8 @@ impl NameGen {
             let n = 1 + r.below(2);
             Name::plain(format!("{} {}", proper(r, n), ORG_SUFFIX[idx].0))
         });
-        let industry = ORG_SUFFIX
-            .iter()
-            .find(|(suffix, _)| name.text.contains(suffix))
-            .map_or("trade", |(_, ind)| *ind);
+        let industry =
+            ORG_SUFFIX.iter().find(|(suffix, _)| name.text.contains(suffix)).map_or("trade", |(_, ind)| *ind);
         (name, industry)
     }
 

@@ -12,7 +12,7 @@ const PER_PAGE: usize = 100;
 /// Most related entities listed in one "see also" style section.
 const MAX_BACKREFS: usize = 12;
 /// Entity pages are padded with filler up to a size in this range (bytes of HTML).
-const PAGE_BYTES: (i64, i64) = (2_600, 9_000);
+const PAGE_BYTES: (i64, i64) = (2_400, 8_000);
 const MAX_PAGE_BYTES: usize = 10_000;
 
 /// Who points at whom, for "born here" / "staff" / "works" sections.
@@ -78,7 +78,7 @@ pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -95,7 +95,7 @@ fn person_blocks(i: usize, ents: &[Entity], br: &Backrefs, r: &mut Rng) -> Vec<B
     let mut info = vec![("Born".to_string(), vec![t(y.to_string())]), ("Birthplace".into(), vec![link(place)])];
     info.push(("Occupation".into(), vec![t(occupation)]));
     info.push(("Employer".into(), vec![link(org)]));
-    let mut lead: Rich = vec![t(format!("{} was a {occupation} ", e.name))];
+    let mut lead: Rich = vec![t(format!("{} was {} {occupation} ", e.name, article(occupation)))];
     if r.chance(0.5) {
         lead.extend([t(format!("born in {y} in ")), link(place), t(".")]);
     } else {
@@ -147,7 +147,7 @@ fn org_blocks(i: usize, ents: &[Entity], br: &Backrefs) -> Vec<Block> {
         ("Headquarters".into(), vec![link(hq)]),
     ];
     let lead = vec![
-        t(format!("{} is a {industry} company headquartered in ", e.name)),
+        t(format!("{} is {} {industry} company headquartered in ", e.name, article(industry))),
         link(hq),
         t(format!(". It was founded in {founded} by ")),
         link(f),
@@ -171,12 +171,21 @@ fn work_blocks(i: usize, ents: &[Entity]) -> Vec<Block> {
         ("Year".into(), vec![t(year.to_string())]),
     ];
     let lead = vec![
-        t(format!("{} is a {} by ", e.name, genre.noun())),
+        t(format!("{} is {} {} by ", e.name, article(genre.noun()), genre.noun())),
         link(c),
         t(format!(". It was {} in {year}.", genre.year_verb())),
     ];
     let more = vec![t("More in the list of "), a(&genre_list_path(genre.noun()), &format!("{}s", genre.noun()))];
     vec![Block::Infobox(info), Block::Para(lead), Block::Para(more)]
+}
+
+/// "a" or "an" before `word`.
+pub fn article(word: &str) -> &'static str {
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
 }
 
 /// `/list/places-in-<country>`.
@@ -200,11 +209,15 @@ fn entity_page(i: usize, ents: &[Entity], br: &Backrefs, r: &mut Rng) -> SimPage
     };
     let lay = Layout::choose(r);
     let target = r.range(PAGE_BYTES.0, PAGE_BYTES.1) as usize;
-    let at = (2 + r.below(2)).min(blocks.len());
+    // The filler section goes before the first section heading (or last): never inside a section.
+    let first_heading = blocks.iter().position(|b| matches!(b, Block::Heading(_)));
+    let at = if r.chance(0.5) { first_heading.unwrap_or(blocks.len()) } else { blocks.len() };
     blocks.insert(at, Block::Heading(super::filler::heading(r).to_string()));
+    let mut next_para = at + 1;
     let mut page = render(&e.path, &e.name, &blocks, &lay);
     while page.html.len() < target {
-        blocks.insert(at + 1, Block::Para(vec![t(super::filler::paragraph(&e.name, r))]));
+        blocks.insert(next_para, Block::Para(vec![t(super::filler::paragraph(&e.name, r))]));
+        next_para += 1;
         let next = render(&e.path, &e.name, &blocks, &lay);
         if next.html.len() > MAX_PAGE_BYTES {
             break;

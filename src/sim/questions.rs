@@ -56,6 +56,16 @@ fn name_answers(e: &Entity) -> Vec<String> {
     out
 }
 
+/// A plain string answer and its ASCII folding (deduplicated).
+fn text_answers(s: &str) -> Vec<String> {
+    let mut out = vec![s.to_string()];
+    let folded = fold(s);
+    if folded != s {
+        out.push(folded);
+    }
+    out
+}
+
 fn year(y: i32) -> Vec<String> {
     vec![y.to_string()]
 }
@@ -70,13 +80,23 @@ fn single_hop(i: usize, ents: &[Entity]) -> Vec<Cand> {
             cand("employer", format!("Which organisation did {n} work for?"), name_answers(&ents[*employer]), vec![i]),
         ],
         Facts::Place { country, founded, population } => vec![
-            cand("country", format!("In which country is {n}?"), vec![country.clone()], vec![i]),
+            cand("country", format!("In which country is {n}?"), text_answers(country), vec![i]),
             cand("founded", format!("In what year was {n} founded?"), year(*founded), vec![i]),
-            cand("population", format!("What is the population of {n}?"), vec![thousands(*population), population.to_string()], vec![i]),
+            cand(
+                "population",
+                format!("What is the population of {n}?"),
+                vec![thousands(*population), population.to_string()],
+                vec![i],
+            ),
         ],
         Facts::Organisation { founded, headquarters, founder, .. } => vec![
             cand("founded", format!("In what year was {n} founded?"), year(*founded), vec![i]),
-            cand("headquarters", format!("Where is the headquarters of {n}?"), name_answers(&ents[*headquarters]), vec![i]),
+            cand(
+                "headquarters",
+                format!("Where is the headquarters of {n}?"),
+                name_answers(&ents[*headquarters]),
+                vec![i],
+            ),
             cand("founder", format!("Who founded {n}?"), name_answers(&ents[*founder]), vec![i]),
         ],
         Facts::Work { year: y, creator, genre } => vec![
@@ -92,7 +112,12 @@ fn person_two_hop(i: usize, ents: &[Entity]) -> Vec<Cand> {
     let Facts::Person { birthplace, employer, notable_work, .. } = e.facts else { return Vec::new() };
     let mut out = Vec::new();
     if let Facts::Place { country, .. } = &ents[birthplace].facts {
-        out.push(cand("birth-country", format!("In which country was {n} born?"), vec![country.clone()], vec![i, birthplace]));
+        out.push(cand(
+            "birth-country",
+            format!("In which country was {n} born?"),
+            text_answers(country),
+            vec![i, birthplace],
+        ));
     }
     if let Facts::Organisation { founded, founder, .. } = ents[employer].facts {
         let q = format!("In what year was the organisation that {n} worked for founded?");
@@ -119,10 +144,20 @@ fn two_hop(i: usize, ents: &[Entity]) -> Vec<Cand> {
         Facts::Organisation { headquarters, founder, .. } => {
             let mut out = Vec::new();
             if let Facts::Person { birth_year, .. } = ents[founder].facts {
-                out.push(cand("founder-birth-year", format!("In what year was the founder of {n} born?"), year(birth_year), vec![i, founder]));
+                out.push(cand(
+                    "founder-birth-year",
+                    format!("In what year was the founder of {n} born?"),
+                    year(birth_year),
+                    vec![i, founder],
+                ));
             }
             if let Facts::Place { country, .. } = &ents[headquarters].facts {
-                out.push(cand("hq-country", format!("In which country is {n} headquartered?"), vec![country.clone()], vec![i, headquarters]));
+                out.push(cand(
+                    "hq-country",
+                    format!("In which country is {n} headquartered?"),
+                    text_answers(country),
+                    vec![i, headquarters],
+                ));
             }
             out
         }
@@ -130,8 +165,18 @@ fn two_hop(i: usize, ents: &[Entity]) -> Vec<Cand> {
             let role = genre.creator_noun();
             let Facts::Person { birth_year, birthplace, .. } = ents[creator].facts else { return Vec::new() };
             vec![
-                cand("creator-birth-year", format!("In what year was the {role} of {n} born?"), year(birth_year), vec![i, creator]),
-                cand("creator-birthplace", format!("Where was the {role} of {n} born?"), name_answers(&ents[birthplace]), vec![i, creator]),
+                cand(
+                    "creator-birth-year",
+                    format!("In what year was the {role} of {n} born?"),
+                    year(birth_year),
+                    vec![i, creator],
+                ),
+                cand(
+                    "creator-birthplace",
+                    format!("Where was the {role} of {n} born?"),
+                    name_answers(&ents[birthplace]),
+                    vec![i, creator],
+                ),
             ]
         }
         Facts::Place { .. } => Vec::new(),
@@ -171,8 +216,8 @@ pub fn make_questions(ents: &[Entity], test_fraction: f32, r: &mut Rng) -> Vec<Q
         is_test[i] = true;
     }
     let mut out = Vec::new();
-    for i in 0..ents.len() {
-        let split = if is_test[i] { Split::Test } else { Split::Train };
+    for (i, &test) in is_test.iter().enumerate() {
+        let split = if test { Split::Test } else { Split::Train };
         for mut cands in [single_hop(i, ents), two_hop(i, ents)] {
             cands.retain(|c| names_only_subject(c, ents));
             if cands.is_empty() {

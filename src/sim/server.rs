@@ -41,7 +41,13 @@ impl SimState {
         cfg.faults.validate()?;
         let world = World::generate(&cfg.world)?;
         let index = SimIndex::new(&world.pages);
-        Ok(SimState { world, index, faults: cfg.faults.clone(), attempts: Attempts::default(), api_key: cfg.api_key.clone() })
+        Ok(SimState {
+            world,
+            index,
+            faults: cfg.faults.clone(),
+            attempts: Attempts::default(),
+            api_key: cfg.api_key.clone(),
+        })
     }
 }
 
@@ -86,9 +92,8 @@ impl SimServer {
             .enable_all()
             .build()
             .map_err(|e| Error::io("tokio runtime", e))?;
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind(bind))
-            .map_err(|e| Error::io(format!("bind {bind}"), e))?;
+        let listener =
+            runtime.block_on(tokio::net::TcpListener::bind(bind)).map_err(|e| Error::io(format!("bind {bind}"), e))?;
         let addr = listener.local_addr().map_err(|e| Error::io("sim listener", e))?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -163,6 +168,9 @@ async fn page(State(s): State<Arc<SimState>>, method: Method, uri: Uri) -> Respo
         s.attempts.bump(path);
         return html_response(status, "text/plain", format!("status {code}\n"));
     }
+    if let Some(resp) = special(&s, path) {
+        return resp;
+    }
     let fault = active(&s.faults, &s.attempts, path);
     let html = match s.world.page(path) {
         Some(p) => p.html.clone(),
@@ -173,6 +181,28 @@ async fn page(State(s): State<Arc<SimState>>, method: Method, uri: Uri) -> Respo
         None => html_response(StatusCode::OK, "text/html; charset=utf-8", html),
         Some(f) => act_out(&s, f, path, uri.query(), html).await,
     }
+}
+
+/// Test paths: `/files/<page slug>.pdf` (the page's facts as a PDF) and `/encoded/gzip` (the home page,
+/// gzip-encoded on the wire).
+fn special(s: &SimState, path: &str) -> Option<Response> {
+    if let Some(slug) = path.strip_prefix("/files/").and_then(|f| f.strip_suffix(".pdf")) {
+        s.attempts.bump(path);
+        let page = s.world.pages.iter().find(|p| p.path.rsplit('/').next() == Some(slug))?;
+        let mut lines = vec![format!("{} (PDF edition)", page.title)];
+        lines.extend(page.text.split(". ").take(12).map(|l| l.replace('\n', " ")));
+        return Some(html_response(StatusCode::OK, "application/pdf", super::pdf::one_page_pdf(&lines)));
+    }
+    if path == "/encoded/gzip" {
+        s.attempts.bump(path);
+        let html = s.world.page("/")?.html.as_bytes().to_vec();
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut enc, &html).ok()?;
+        let mut resp = html_response(StatusCode::OK, "text/html; charset=utf-8", enc.finish().ok()?);
+        resp.headers_mut().insert(header::CONTENT_ENCODING, header::HeaderValue::from_static("gzip"));
+        return Some(resp);
+    }
+    None
 }
 
 fn not_found(path: &str) -> String {

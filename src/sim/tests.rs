@@ -37,7 +37,11 @@ fn paths_unique_links_resolve_and_everything_reachable() {
         let paths: BTreeSet<&str> = w.pages.iter().map(|p| p.path.as_str()).collect();
         assert_eq!(paths.len(), w.pages.len(), "duplicate page path");
         for p in &w.pages {
-            assert!(p.path.starts_with('/') && p.path.bytes().all(|b| b.is_ascii_alphanumeric() || b"/-".contains(&b)), "{}", p.path);
+            assert!(
+                p.path.starts_with('/') && p.path.bytes().all(|b| b.is_ascii_alphanumeric() || b"/-".contains(&b)),
+                "{}",
+                p.path
+            );
             for l in &p.links {
                 assert!(w.page(l).is_some(), "{} links to missing {l}", p.path);
             }
@@ -95,7 +99,11 @@ fn answers_are_on_the_last_support_page_and_hop_two_needs_the_link() {
                 assert!(first.links.contains(&q.support[1]), "{}: no link to hop 2", q.id);
                 let second = w.entities.iter().find(|e| e.path == q.support[1]).expect("hop 2 entity");
                 assert!(!q.question.contains(&second.name), "{} names {}", q.question, second.name);
-                assert!(!first.text.contains(&q.answers[0]) || q.answers[0].len() == 4, "{}: answer already on hop 1", q.id);
+                assert!(
+                    !first.text.contains(&q.answers[0]) || q.answers[0].len() == 4,
+                    "{}: answer already on hop 1",
+                    q.id
+                );
             }
         }
     }

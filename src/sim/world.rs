@@ -82,10 +82,29 @@ impl Genre {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Facts {
-    Person { birth_year: i32, birthplace: usize, employer: usize, notable_work: Option<usize>, occupation: &'static str },
-    Place { country: String, population: u64, founded: i32 },
-    Organisation { founded: i32, headquarters: usize, founder: usize, industry: &'static str },
-    Work { year: i32, creator: usize, genre: Genre },
+    Person {
+        birth_year: i32,
+        birthplace: usize,
+        employer: usize,
+        notable_work: Option<usize>,
+        occupation: &'static str,
+    },
+    Place {
+        country: String,
+        population: u64,
+        founded: i32,
+    },
+    Organisation {
+        founded: i32,
+        headquarters: usize,
+        founder: usize,
+        industry: &'static str,
+    },
+    Work {
+        year: i32,
+        creator: usize,
+        genre: Genre,
+    },
 }
 
 /// One thing in the world, with its own page at `path`.
@@ -143,8 +162,7 @@ impl World {
         let root = Rng::new(cfg.seed);
         let (entities, countries) = make_entities(cfg.entities, &root);
         let pages = pages::build_pages(&entities, &countries, &mut root.fork("pages"))?;
-        let by_path: BTreeMap<String, usize> =
-            pages.iter().enumerate().map(|(i, p)| (p.path.clone(), i)).collect();
+        let by_path: BTreeMap<String, usize> = pages.iter().enumerate().map(|(i, p)| (p.path.clone(), i)).collect();
         if by_path.len() != pages.len() {
             return Err(Error::Config("sim: generated page paths collide".into()));
         }
@@ -184,8 +202,20 @@ impl World {
 }
 
 const OCCUPATIONS: &[&str] = &[
-    "engineer", "novelist", "physician", "architect", "chemist", "painter", "composer", "journalist",
-    "cartographer", "botanist", "economist", "photographer", "film director", "singer",
+    "engineer",
+    "novelist",
+    "physician",
+    "architect",
+    "chemist",
+    "painter",
+    "composer",
+    "journalist",
+    "cartographer",
+    "botanist",
+    "economist",
+    "photographer",
+    "film director",
+    "singer",
 ];
 
 /// How many of each kind: (people, places, organisations, works), each at least 1.
@@ -207,7 +237,13 @@ fn make_entities(n: usize, root: &Rng) -> (Vec<Entity>, Vec<String>) {
     for _ in 0..np {
         let birth_year = r.range(1780, 1990) as i32;
         let occupation = r.word(OCCUPATIONS);
-        let facts = Facts::Person { birth_year, birthplace: l0 + r.below(nl), employer: o0 + r.below(no), notable_work: None, occupation };
+        let facts = Facts::Person {
+            birth_year,
+            birthplace: l0 + r.below(nl),
+            employer: o0 + r.below(no),
+            notable_work: None,
+            occupation,
+        };
         ents.push(entity(names.person(), facts));
     }
     for _ in 0..nl {
@@ -217,13 +253,15 @@ fn make_entities(n: usize, root: &Rng) -> (Vec<Entity>, Vec<String>) {
     }
     for _ in 0..no {
         let founder = p0 + r.below(np);
-        let founded = birth_year(&ents[founder]) + r.range(22, 55) as i32;
+        let by = birth_year(&ents[founder]);
+        let founded = by + r.range(22, i64::from(2020 - by).clamp(22, 55)) as i32;
         let (name, industry) = names.organisation();
         ents.push(entity(name, Facts::Organisation { founded, headquarters: l0 + r.below(nl), founder, industry }));
     }
     for _ in 0..nw {
         let creator = p0 + r.below(np);
-        let year = birth_year(&ents[creator]) + r.range(20, 60) as i32;
+        let by = birth_year(&ents[creator]);
+        let year = by + r.range(20, i64::from(2024 - by).clamp(20, 60)) as i32;
         let genre = Genre::ALL[r.below(Genre::ALL.len())];
         ents.push(entity(names.work(), Facts::Work { year, creator, genre }));
     }

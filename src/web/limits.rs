@@ -40,7 +40,11 @@ pub struct HostLimits {
 impl HostLimits {
     /// At most `per_host` requests in flight to one host (0 = unlimited), at most `rate` starts per second.
     pub fn new(per_host: usize, rate: Option<f64>) -> HostLimits {
-        HostLimits { per_host, semaphores: Mutex::new(HashMap::new()), rate: rate.map(|r| RateLimiter::keyed(quota(r))) }
+        HostLimits {
+            per_host,
+            semaphores: Mutex::new(HashMap::new()),
+            rate: rate.map(|r| RateLimiter::keyed(quota(r))),
+        }
     }
 
     /// Waits until a request to `host` may start; the permit ends the request's slot when dropped.

@@ -98,7 +98,12 @@ fn results_from(provider: &str, list: Option<&Value>, fields: [&str; 3]) -> Resu
             continue;
         }
         let position = out.len() as u32 + 1;
-        out.push(SearchResult { title: text(item, fields[0]), url, snippet: strip_tags(&text(item, fields[2])), position });
+        out.push(SearchResult {
+            title: text(item, fields[0]),
+            url,
+            snippet: strip_tags(&text(item, fields[2])),
+            position,
+        });
     }
     Ok(out)
 }

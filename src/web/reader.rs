@@ -44,7 +44,14 @@ impl ReaderClient {
             return Err(Error::Config("--reader-model must name the model".into()));
         }
         let client = client::api_client(timeout)?;
-        Ok(ReaderClient { url, model: model.to_string(), key, max_tokens: 1024, client, policy: RetryPolicy::default() })
+        Ok(ReaderClient {
+            url,
+            model: model.to_string(),
+            key,
+            max_tokens: 1024,
+            client,
+            policy: RetryPolicy::default(),
+        })
     }
 
     /// Like [`ReaderClient::new`], with the key from `WEBTAPE_READER_API_KEY` or `OPENAI_API_KEY` if set.

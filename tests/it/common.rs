@@ -162,12 +162,29 @@ pub fn sim_questions(dir: &Path, n: usize) -> PathBuf {
 }
 
 /// Runs `webtape record` against `sim` with `provider` and extra args, returning the JSON summary.
-pub fn record(sim: &SimProc, provider: &str, key: &str, queries: &Path, snap: &Path, extra: &[&str]) -> serde_json::Value {
+pub fn record(
+    sim: &SimProc,
+    provider: &str,
+    key: &str,
+    queries: &Path,
+    snap: &Path,
+    extra: &[&str],
+) -> serde_json::Value {
     let mut cmd = webtape();
-    cmd.args(["record", "--provider", provider, "--endpoint", &sim.url, "--queries", s(queries), "--snapshot", s(snap)])
-        .args(["--rate", "none", "--host-rate", "none", "--host-concurrency", "0", "--json", "--allow-private"])
-        .args(extra)
-        .env_remove("SEARXNG_URL");
+    cmd.args([
+        "record",
+        "--provider",
+        provider,
+        "--endpoint",
+        &sim.url,
+        "--queries",
+        s(queries),
+        "--snapshot",
+        s(snap),
+    ])
+    .args(["--rate", "none", "--host-rate", "none", "--host-concurrency", "0", "--json", "--allow-private"])
+    .args(extra)
+    .env_remove("SEARXNG_URL");
     for var in ["SERPER_API_KEY", "BRAVE_API_KEY", "TAVILY_API_KEY"] {
         cmd.env(var, key);
     }

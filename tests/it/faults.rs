@@ -93,7 +93,7 @@ fn permanent_faults_redirect_loop_huge_page_wrong_charset() {
         } else if c.truncated {
             assert_eq!(c.body_len, 1 << 20, "cut at --max-body");
             huge += 1;
-        } else if !std::str::from_utf8(&snapshot.body(c).unwrap().unwrap()).is_ok() {
+        } else if std::str::from_utf8(&snapshot.body(c).unwrap().unwrap()).is_err() {
             let (_, served) = http_get(&url);
             assert_eq!(snapshot.body(c).unwrap().unwrap(), served, "raw bytes kept as served");
             assert!(!page.text.text.is_empty(), "text still extracted");

@@ -5,6 +5,7 @@ mod common;
 mod corruption;
 mod crash;
 mod faults;
+mod fetch;
 mod reader;
 mod record;
 mod resume;

@@ -12,7 +12,13 @@ fn reader_outputs_are_recorded_and_replayed() {
     let sim = SimProc::start(&["--api-key", "reader-key-31415"]);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let prompt = "Where was the author born?\nThe author was born in Wobymville. The weather was fine.\nThe author wrote novels.";
-    let client = ReaderClient::new(&format!("{}/v1", sim.url), "sim-reader", Some("reader-key-31415".into()), Duration::from_secs(10)).unwrap();
+    let client = ReaderClient::new(
+        &format!("{}/v1", sim.url),
+        "sim-reader",
+        Some("reader-key-31415".into()),
+        Duration::from_secs(10),
+    )
+    .unwrap();
     let answer = rt.block_on(client.complete(prompt)).unwrap();
     assert!(answer.contains("born in Wobymville"), "{answer}");
     assert!(!answer.contains("weather"), "{answer}");
@@ -27,7 +33,8 @@ fn reader_outputs_are_recorded_and_replayed() {
     assert_eq!(snap.reader_output("other-model", prompt).unwrap(), None, "keyed by model too");
 
     // A wrong key: a clear error that does not repeat the key.
-    let bad = ReaderClient::new(&sim.url, "sim-reader", Some("wrong-reader-key-2718".into()), Duration::from_secs(10)).unwrap();
+    let bad = ReaderClient::new(&sim.url, "sim-reader", Some("wrong-reader-key-2718".into()), Duration::from_secs(10))
+        .unwrap();
     let err = rt.block_on(bad.complete(prompt)).unwrap_err().to_string();
     assert!(err.contains("HTTP 401") && err.contains("sim-reader") && !err.contains("wrong-reader-key-2718"), "{err}");
     assert!(ReaderClient::new("ftp://x", "m", None, Duration::from_secs(1)).is_err());

@@ -27,7 +27,11 @@ fn captured_urls(snap: &Path, tmp: &Path, name: &str) -> Vec<String> {
 }
 
 fn page_requests(sim: &SimProc) -> u64 {
-    sim.requests().iter().filter(|(k, _)| k.starts_with("/wiki") || k.starts_with("/list")).map(|(_, v)| v.as_u64().unwrap()).sum()
+    sim.requests()
+        .iter()
+        .filter(|(k, _)| k.starts_with("/wiki") || k.starts_with("/list"))
+        .map(|(_, v)| v.as_u64().unwrap())
+        .sum()
 }
 
 #[test]
@@ -40,7 +44,17 @@ fn sigkill_then_rerun_equals_uninterrupted() {
     // Slow the first run down (per-host rate) so it can be killed halfway.
     let mut child = webtape()
         .args(["record", "--provider", "serper", "--endpoint", &sim.url, "--queries", s(&queries), "--snapshot", s(&a)])
-        .args(["--rate", "none", "--host-rate", "40/s", "--host-concurrency", "2", "--concurrency", "4", "--allow-private"])
+        .args([
+            "--rate",
+            "none",
+            "--host-rate",
+            "40/s",
+            "--host-concurrency",
+            "2",
+            "--concurrency",
+            "4",
+            "--allow-private",
+        ])
         .env("SERPER_API_KEY", KEY)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

@@ -7,7 +7,11 @@ use webtape::web::{FetchConfig, Fetched, Fetcher, Guard};
 use crate::common::*;
 
 fn fetch(guard: Guard, url: &str) -> Fetched {
-    let cfg = FetchConfig { guard, retry: webtape::web::RetryPolicy { retries: 0, ..Default::default() }, ..Default::default() };
+    let cfg = FetchConfig {
+        guard,
+        retry: webtape::web::RetryPolicy { retries: 0, ..Default::default() },
+        ..Default::default()
+    };
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async { Fetcher::new(cfg).unwrap().fetch(url).await.unwrap() })
 }

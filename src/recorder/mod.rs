@@ -231,7 +231,8 @@ impl Recorder {
                 *c.page_failures.entry(kind).or_default() += 1;
             }
         });
-        self.bar.set_message(format!("{} pages", self.counters.snapshot().pages));
+        let now = self.counters.snapshot();
+        self.bar.set_message(format!("{} pages, {} failed", now.pages, now.pages_failed()));
         Ok(())
     }
 }

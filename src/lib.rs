@@ -33,10 +33,12 @@
 //! # Ok(()) }
 //! ```
 pub mod data;
+pub mod env;
 pub mod error;
 pub mod extract;
 pub mod progress;
 pub mod recorder;
+pub mod server;
 pub mod sim;
 pub mod snapshot;
 #[cfg(feature = "train")]

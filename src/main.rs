@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 mod cli;
 
 use cli::record::RecordArgs;
+use cli::serve::ServeArgs;
 use cli::sim::SimCommand;
 use cli::snapshot::SnapshotCommand;
 
@@ -24,6 +25,9 @@ enum Command {
     /// Record a question set from a live search provider into a snapshot: searches, the top result pages
     /// (raw bytes + extracted text), failures included. Resumable after Ctrl-C or a crash.
     Record(RecordArgs),
+    /// Serve web_search / browse tool calls over HTTP: `/retrieve` (Search-R1, veRL), `/search` (Serper-style),
+    /// `/browse`, `/healthz`, `/metrics`. Replay from a snapshot (deterministic, no network), or live, or record.
+    Serve(ServeArgs),
     /// The built-in synthetic web (a loopback test web with search APIs and fault injection).
     #[command(subcommand)]
     Sim(SimCommand),
@@ -50,6 +54,7 @@ fn run(command: Command) -> Result<ExitCode> {
         Command::Snapshot(c) => cli::snapshot::run(c),
         Command::Record(a) => cli::record::run(a),
         Command::Sim(c) => cli::sim::run(c),
+        Command::Serve(a) => cli::serve::run(a),
         Command::Doctor => {
             println!("webtape {}", env!("CARGO_PKG_VERSION"));
             #[cfg(feature = "train")]

@@ -135,7 +135,7 @@ fn serve(cfg: &SimConfig, addr: SocketAddr) -> Result<ExitCode> {
 }
 
 /// Ctrl-C or SIGTERM.
-async fn stop_signal() {
+pub async fn stop_signal() {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}

@@ -193,3 +193,80 @@ pub fn record(
     let text = stdout(&out);
     serde_json::from_str(text.lines().last().unwrap_or("")).unwrap_or_else(|e| panic!("summary JSON: {e}: {text}"))
 }
+
+/// A plain HTTP/1.1 request with a body over a std TCP socket (loopback only): `(status, headers, body)`.
+/// A server that answers before reading the whole body (413) is fine: write errors are ignored.
+pub fn http_request(method: &str, url: &str, body: &[u8]) -> (u16, String, Vec<u8>) {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    assert!(host.starts_with("127.0.0.1:"), "tests only talk to loopback: {url}");
+    let mut stream = std::net::TcpStream::connect(host).expect("connect");
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = stream.write_all(head.as_bytes()).and_then(|_| stream.write_all(body));
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw);
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a response");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status");
+    (status, head, raw[split + 4..].to_vec())
+}
+
+/// POSTs JSON; `(status, body)`.
+pub fn post(url: &str, body: &str) -> (u16, Vec<u8>) {
+    let (status, _, body) = http_request("POST", url, body.as_bytes());
+    (status, body)
+}
+
+/// A `webtape serve --port 0 ...` child process; SIGTERMed (then killed) when dropped.
+pub struct ServeProc {
+    pub child: std::process::Child,
+    pub url: String,
+    rest: Option<std::sync::mpsc::Receiver<String>>,
+}
+
+impl ServeProc {
+    pub fn start(args: &[&str], envs: &[(&str, &str)]) -> ServeProc {
+        use std::io::BufRead;
+        let mut cmd = webtape();
+        cmd.args(["serve", "--port", "0"]).args(args).stdout(std::process::Stdio::piped());
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("serve starts");
+        let mut line = String::new();
+        let mut out = std::io::BufReader::new(child.stdout.take().expect("piped"));
+        out.read_line(&mut line).expect("address line");
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no URL in {line:?}"))
+            .to_string();
+        // Keep reading stdout in the background so the final summary line is not lost to a full pipe.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut rest = String::new();
+            let _ = std::io::Read::read_to_string(&mut out, &mut rest);
+            let _ = tx.send(rest);
+        });
+        ServeProc { child, url, rest: Some(rx) }
+    }
+
+    /// Sends SIGTERM, waits for exit, returns (success, the rest of stdout).
+    pub fn stop(mut self) -> (bool, String) {
+        let _ = std::process::Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let status = self.child.wait().expect("wait");
+        let rest = self.rest.take().map(|rx| rx.recv().unwrap_or_default());
+        (status.success(), rest.unwrap_or_default())
+    }
+}
+
+impl Drop for ServeProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

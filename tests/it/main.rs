@@ -9,5 +9,6 @@ mod fetch;
 mod reader;
 mod record;
 mod resume;
+mod serve;
 mod ssrf;
 mod warc_roundtrip;

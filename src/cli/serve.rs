@@ -1,0 +1,121 @@
+//! `webtape serve`: the environment over HTTP for external trainers (veRL / Search-R1 `/retrieve`, Serper-style
+//! `/search`, `/browse`), from a snapshot (`--mode replay`) or the live web (`live`, `record`).
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use webtape::env::{EnvConfig, Environment, LiveWeb, MissPolicy, Mode};
+use webtape::server::{self, AppState, ServerConfig};
+use webtape::web::{Fetcher, ReaderClient};
+
+use super::web_args::WebArgs;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Snapshot folder: read in replay (read-only, shareable by many servers), written in record.
+    #[arg(long)]
+    snapshot: Option<PathBuf>,
+    /// replay: answers only from the snapshot, no network; live: the live web; record: live, recording everything.
+    #[arg(long, value_enum, default_value = "replay")]
+    mode: Mode,
+    /// Replay's answer to a search never recorded: BM25 over the snapshot, or a fixed "not in snapshot".
+    #[arg(long, value_enum, default_value = "bm25")]
+    miss: MissPolicy,
+    /// Replay the captures closest to this time (RFC 3339 or YYYYMMDDhhmmss) instead of the first.
+    #[arg(long)]
+    at: Option<String>,
+    #[arg(long, default_value_t = 8000)]
+    port: u16,
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: IpAddr,
+    /// Results per query unless the request says otherwise.
+    #[arg(long, default_value_t = 10)]
+    top_k: usize,
+    /// Characters per browse page (chunk).
+    #[arg(long, default_value_t = 40_960)]
+    chunk_chars: usize,
+    /// OpenAI-compatible reading model for browse (live/record: called and recorded; replay: outputs served).
+    #[arg(long)]
+    reader_endpoint: Option<String>,
+    /// The reading model's id (in replay: the id its recorded outputs were made with).
+    #[arg(long)]
+    reader_model: Option<String>,
+    /// Requests handled at once; more get 429 with Retry-After.
+    #[arg(long, default_value_t = 8192)]
+    max_concurrency: usize,
+    /// Largest request body, bytes.
+    #[arg(long, default_value_t = 1 << 20)]
+    max_body_bytes: usize,
+    /// Queries per /retrieve call.
+    #[arg(long, default_value_t = 512)]
+    max_batch: usize,
+    #[command(flatten)]
+    web: WebArgs,
+}
+
+fn environment(a: &ServeArgs) -> Result<Environment> {
+    let cfg = EnvConfig {
+        miss: a.miss,
+        at: a.at.clone(),
+        top_k: a.top_k,
+        chunk_chars: a.chunk_chars,
+        ..EnvConfig::default()
+    };
+    if a.mode == Mode::Replay {
+        let dir = a.snapshot.as_ref().context("--mode replay needs --snapshot DIR")?;
+        return Ok(Environment::replay(dir, cfg, a.reader_model.clone())?);
+    }
+    let (searcher, fetch) = a.web.build()?;
+    let live = LiveWeb { searcher, fetcher: Fetcher::new(fetch)? };
+    let reader = match (&a.reader_endpoint, &a.reader_model) {
+        (Some(endpoint), Some(model)) => Some(ReaderClient::from_env(endpoint, model, Duration::from_secs(120))?),
+        (None, None) => None,
+        _ => anyhow::bail!("--reader-endpoint and --reader-model go together"),
+    };
+    let record_into = match a.mode {
+        Mode::Record => Some(a.snapshot.as_deref().context("--mode record needs --snapshot DIR to record into")?),
+        _ => None,
+    };
+    Ok(Environment::live(live, cfg, reader, record_into)?)
+}
+
+pub fn run(a: ServeArgs) -> Result<ExitCode> {
+    let env = environment(&a)?;
+    let cfg =
+        ServerConfig { max_body_bytes: a.max_body_bytes, max_concurrency: a.max_concurrency, max_batch: a.max_batch };
+    let state = AppState::new(env, cfg);
+    let addr = SocketAddr::new(a.bind, a.port);
+    let runtime = tokio::runtime::Runtime::new()?;
+    let served = state.clone();
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+        let source = a.snapshot.as_ref().map_or("the live web".to_string(), |d| d.display().to_string());
+        println!(
+            "webtape serve: {:?} mode over {source} at http://{} (Ctrl-C or SIGTERM to stop)",
+            a.mode,
+            listener.local_addr()?
+        );
+        std::io::Write::flush(&mut std::io::stdout())?;
+        server::serve(served, listener, super::sim::stop_signal()).await?;
+        anyhow::Ok(())
+    })?;
+    let log = state.env.run_log();
+    let cov = log.coverage();
+    println!(
+        "served {} tool calls: {} exact, {} bm25, {} miss, {} live (exact share {:.1}%); run digest {}",
+        log.entries(),
+        cov.exact,
+        cov.bm25,
+        cov.miss,
+        cov.live,
+        100.0 * cov.exact_share(),
+        log.digest()
+    );
+    let state =
+        std::sync::Arc::try_unwrap(state).map_err(|_| anyhow::anyhow!("server state still shared at shutdown"))?;
+    state.env.close()?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,158 @@
+//! The replay log: one entry per tool call (tool, request, where the answer came from, digest of the returned
+//! bytes), per episode, and a run digest over all of them that does not depend on the order concurrent calls
+//! finished in - two runs are identical iff their digests are.
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// Where an answer came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// A recorded capture of exactly this request.
+    Exact,
+    /// Not recorded; answered by BM25 over the snapshot's pages.
+    Bm25,
+    /// Not recorded; answered with the fixed "not in snapshot" observation (or refused by a tool rule).
+    Miss,
+    /// From the live web (live and record modes).
+    Live,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Exact => "exact",
+            Source::Bm25 => "bm25",
+            Source::Miss => "miss",
+            Source::Live => "live",
+        }
+    }
+}
+
+/// One tool call as logged.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LogEntry {
+    /// `search`, `browse` or `reader`.
+    pub tool: String,
+    /// The request in canonical text (query, URL + page).
+    pub request: String,
+    pub source: Source,
+    /// blake3 (hex) of the bytes returned.
+    pub digest: String,
+}
+
+impl LogEntry {
+    pub fn new(tool: &str, request: impl Into<String>, source: Source, returned: &[u8]) -> LogEntry {
+        LogEntry {
+            tool: tool.to_string(),
+            request: request.into(),
+            source,
+            digest: blake3::hash(returned).to_hex().to_string(),
+        }
+    }
+
+    fn hash(&self) -> [u8; 32] {
+        let mut h = blake3::Hasher::new();
+        for part in [&self.tool, &self.request, self.source.as_str(), &self.digest] {
+            h.update(&(part.len() as u64).to_le_bytes());
+            h.update(part.as_bytes());
+        }
+        *h.finalize().as_bytes()
+    }
+}
+
+/// Counts by source, and the order-independent run digest (a sum of entry hashes, lane-wise mod 2^64).
+#[derive(Default)]
+pub struct RunLog {
+    lanes: Mutex<[u64; 4]>,
+    entries: AtomicU64,
+    by_source: [AtomicU64; 4],
+}
+
+/// Counts of a run by source.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Coverage {
+    pub exact: u64,
+    pub bm25: u64,
+    pub miss: u64,
+    pub live: u64,
+}
+
+impl Coverage {
+    /// Share of answers that were exact recorded hits (1.0 when nothing was asked).
+    pub fn exact_share(&self) -> f64 {
+        let total = self.exact + self.bm25 + self.miss;
+        if total == 0 {
+            1.0
+        } else {
+            self.exact as f64 / total as f64
+        }
+    }
+}
+
+impl RunLog {
+    /// Adds an entry to the run digest and counts.
+    pub fn add(&self, entry: &LogEntry) {
+        let h = entry.hash();
+        let mut lanes = self.lanes.lock().unwrap_or_else(|p| p.into_inner());
+        for (i, lane) in lanes.iter_mut().enumerate() {
+            let part = u64::from_le_bytes(h[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+            *lane = lane.wrapping_add(part);
+        }
+        self.entries.fetch_add(1, Ordering::Relaxed);
+        self.by_source[entry.source as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The run digest: equal for two runs that logged the same entries, in any order.
+    pub fn digest(&self) -> String {
+        let lanes = *self.lanes.lock().unwrap_or_else(|p| p.into_inner());
+        let mut h = blake3::Hasher::new();
+        h.update(b"webtape-run-v1");
+        for lane in lanes {
+            h.update(&lane.to_le_bytes());
+        }
+        h.update(&self.entries.load(Ordering::Relaxed).to_le_bytes());
+        format!("blake3:{}", h.finalize().to_hex())
+    }
+
+    /// Tool calls logged.
+    pub fn entries(&self) -> u64 {
+        self.entries.load(Ordering::Relaxed)
+    }
+
+    pub fn coverage(&self) -> Coverage {
+        let get = |s: Source| self.by_source[s as usize].load(Ordering::Relaxed);
+        Coverage {
+            exact: get(Source::Exact),
+            bm25: get(Source::Bm25),
+            miss: get(Source::Miss),
+            live: get(Source::Live),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_ignores_order_but_not_content() {
+        let a = LogEntry::new("search", "q1", Source::Exact, b"r1");
+        let b = LogEntry::new("browse", "u1", Source::Bm25, b"r2");
+        let (x, y, z) = (RunLog::default(), RunLog::default(), RunLog::default());
+        x.add(&a);
+        x.add(&b);
+        y.add(&b);
+        y.add(&a);
+        z.add(&a);
+        z.add(&LogEntry::new("browse", "u1", Source::Bm25, b"r3"));
+        assert_eq!(x.digest(), y.digest());
+        assert_ne!(x.digest(), z.digest());
+        let twice = RunLog::default();
+        twice.add(&a);
+        twice.add(&a);
+        assert_ne!(twice.digest(), RunLog::default().digest(), "repeats count");
+        assert_eq!(x.coverage(), Coverage { exact: 1, bm25: 1, miss: 0, live: 0 });
+        assert_eq!(x.coverage().exact_share(), 0.5);
+    }
+}

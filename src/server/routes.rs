@@ -1,0 +1,201 @@
+//! Request handlers: `/retrieve` (Search-R1 / veRL), `/search` (Serper), `/browse`, `/healthz`, `/metrics`.
+//! Bodies are validated field by field so an error names the bad field; tool failures (a page not recorded,
+//! a recorded provider error) are answers, internal failures are 500s.
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Map, Value};
+
+use super::AppState;
+use crate::env::{QueryResult, Source};
+use crate::snapshot::SearchRequest;
+
+/// A JSON error answer.
+pub struct ApiError(pub StatusCode, pub String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({ "error": self.1 }))).into_response()
+    }
+}
+
+impl From<crate::Error> for ApiError {
+    fn from(e: crate::Error) -> Self {
+        match e {
+            crate::Error::InvalidRequest(m) => ApiError(StatusCode::BAD_REQUEST, m),
+            crate::Error::InvalidUrl { .. } => ApiError(StatusCode::BAD_REQUEST, e.to_string()),
+            other => ApiError(StatusCode::INTERNAL_SERVER_ERROR, other.to_string()),
+        }
+    }
+}
+
+fn bad(msg: impl Into<String>) -> ApiError {
+    ApiError(StatusCode::BAD_REQUEST, msg.into())
+}
+
+/// The JSON object in `body`, or a 400/413 that says what is wrong.
+fn object(state: &AppState, body: Result<Bytes, BytesRejection>) -> Result<Map<String, Value>, ApiError> {
+    let body = body.map_err(|_| {
+        ApiError(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body is larger than {} bytes", state.cfg.max_body_bytes),
+        )
+    })?;
+    match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(bad("request body must be a JSON object")),
+        Err(e) => Err(bad(format!("request body is not valid JSON: {e}"))),
+    }
+}
+
+fn opt_uint(map: &Map<String, Value>, name: &str, min: u64, max: u64) -> Result<Option<u64>, ApiError> {
+    match map.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => match v.as_u64() {
+            Some(n) if (min..=max).contains(&n) => Ok(Some(n)),
+            _ => Err(bad(format!("`{name}` must be an integer from {min} to {max}, got {v}"))),
+        },
+    }
+}
+
+/// `POST /retrieve`: `{"queries": [..], "topk": 3, "return_scores": true}` →
+/// `{"result": [[{"document": {"id", "contents": "\"Title\"\nsnippet"}, "score"}]]}`.
+pub async fn retrieve(
+    State(state): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let map = object(&state, body)?;
+    let queries = match map.get("queries") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, q)| {
+                q.as_str().map(str::to_string).ok_or_else(|| bad(format!("`queries[{i}]` must be a string, got {q}")))
+            })
+            .collect::<Result<Vec<String>, ApiError>>()?,
+        Some(other) => return Err(bad(format!("`queries` must be a list of strings, got {other}"))),
+        None => return Err(bad("`queries` is missing")),
+    };
+    if queries.is_empty() {
+        return Err(bad("`queries` is empty"));
+    }
+    if queries.len() > state.cfg.max_batch {
+        return Err(bad(format!(
+            "`queries` has {} entries; the limit is {} per call",
+            queries.len(),
+            state.cfg.max_batch
+        )));
+    }
+    let topk = opt_uint(&map, "topk", 1, 100)?.unwrap_or(3) as usize;
+    let scores = match map.get("return_scores") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(v) => return Err(bad(format!("`return_scores` must be true or false, got {v}"))),
+    };
+    let results = state.env.search(None, &queries, Some(topk)).await?;
+    let result: Vec<Vec<Value>> = results.iter().map(|r| retrieve_docs(r, scores)).collect();
+    Ok(Json(json!({ "result": result })).into_response())
+}
+
+fn retrieve_docs(r: &QueryResult, scores: bool) -> Vec<Value> {
+    r.items
+        .iter()
+        .map(|i| {
+            let doc = json!({"id": i.url, "contents": format!("\"{}\"\n{}", i.title, i.snippet)});
+            if scores {
+                json!({"document": doc, "score": i.score})
+            } else {
+                doc
+            }
+        })
+        .collect()
+}
+
+/// `POST /search` (JSON body) or `GET /search?q=..` (query string), answered in Serper's shape.
+pub async fn search(
+    State(state): State<Arc<AppState>>,
+    RawQuery(qs): RawQuery,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body.map_err(|_| {
+        ApiError(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body is larger than {} bytes", state.cfg.max_body_bytes),
+        )
+    })?;
+    let req = if body.is_empty() {
+        SearchRequest::from_query_string(qs.as_deref().unwrap_or(""))?
+    } else {
+        SearchRequest::from_json(&body)?
+    };
+    if req.page > 1 {
+        return Err(bad("`page` > 1 is not served (recordings hold the first result page)"));
+    }
+    let result = state.env.search(None, std::slice::from_ref(&req.q), Some(req.num as usize)).await?.remove(0);
+    let organic: Vec<Value> = result
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| json!({"title": item.title, "link": item.url, "snippet": item.snippet, "position": i + 1}))
+        .collect();
+    let params = json!({"q": req.q, "num": req.num, "gl": req.gl, "hl": req.hl, "page": req.page, "type": "search"});
+    let mut out = json!({"searchParameters": params, "organic": organic});
+    if let Some(e) = result.error {
+        out["error"] = json!(e);
+    }
+    Ok(([("x-webtape-source", result.source.as_str())], Json(out)).into_response())
+}
+
+/// `POST /browse`: `{"url", "question"?, "page"?}` → `{"url", "title", "page", "pages_total", "content", "status"}`.
+pub async fn browse(
+    State(state): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let map = object(&state, body)?;
+    let url = match map.get("url") {
+        Some(Value::String(u)) => u.clone(),
+        Some(other) => return Err(bad(format!("`url` must be a string, got {other}"))),
+        None => return Err(bad("`url` is missing")),
+    };
+    let parsed = url::Url::parse(&url).map_err(|e| bad(format!("`url` {url:?} is not a valid URL: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(bad(format!("`url` must be http or https, got {:?}", parsed.scheme())));
+    }
+    let question = match map.get("question") {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(q)) => q.clone(),
+        Some(other) => return Err(bad(format!("`question` must be a string, got {other}"))),
+    };
+    let page = opt_uint(&map, "page", 1, 1_000_000)?.unwrap_or(1) as usize;
+    let r = state.env.browse(None, std::slice::from_ref(&url), &question, Some(page)).await?.remove(0);
+    if let Some(error) = r.error {
+        let status = if r.source == Source::Miss { StatusCode::NOT_FOUND } else { StatusCode::BAD_GATEWAY };
+        let body = json!({"error": error, "url": url, "status": r.status, "pages_total": r.pages_total});
+        return Ok((status, Json(body)).into_response());
+    }
+    let content = r.chunks.first().map(|c| c.summary.clone()).unwrap_or_default();
+    let out = json!({"url": r.url, "title": r.title, "page": page, "pages_total": r.pages_total, "content": content, "status": r.status});
+    Ok(Json(out).into_response())
+}
+
+pub async fn healthz(State(state): State<Arc<AppState>>) -> Response {
+    Json(json!({"status": "ok", "mode": state.env.mode(), "calls": state.env.run_log().entries()})).into_response()
+}
+
+pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let text = state.metrics.render(&state.env);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
+
+pub async fn not_found(uri: axum::http::Uri, method: axum::http::Method) -> ApiError {
+    ApiError(StatusCode::NOT_FOUND, format!("no route {method} {}", uri.path()))
+}
+
+pub async fn method_not_allowed(uri: axum::http::Uri, method: axum::http::Method) -> ApiError {
+    ApiError(StatusCode::METHOD_NOT_ALLOWED, format!("{method} is not allowed on {}", uri.path()))
+}

@@ -1,0 +1,224 @@
+//! `webtape serve` end to end: deterministic replay across processes, record-then-replay with the sim web
+//! stopped, and bad input answered with JSON 4xx while the server keeps serving.
+use std::path::PathBuf;
+
+use serde_json::{json, Value};
+
+use crate::common::*;
+
+const KEY: &str = "serve-key-5511";
+
+/// A snapshot recorded from the sim web (which is stopped again), and the questions it was recorded with.
+fn recorded(tmp: &std::path::Path, n: usize) -> (PathBuf, Vec<webtape::data::Question>) {
+    let sim = SimProc::start(&["--api-key", KEY]);
+    let queries = sim_questions(tmp, n);
+    let snap = tmp.join("snap");
+    record(&sim, "serper", KEY, &queries, &snap, &["--pages-per-query", "3"]);
+    (snap, webtape::data::read_questions(&queries).unwrap())
+}
+
+/// A fixed sequence of tool calls: recorded searches, unrecorded ones (BM25 fallback), browses of result URLs.
+fn session(url: &str, questions: &[webtape::data::Question]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for q in questions {
+        let body =
+            json!({"queries": [q.question, format!("facts about {}", q.answers[0])], "topk": 3, "return_scores": true});
+        let (status, resp) = post(&format!("{url}/retrieve"), &body.to_string());
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&resp));
+        out.push(resp);
+        let (status, resp) = post(&format!("{url}/search"), &json!({"q": q.question}).to_string());
+        assert_eq!(status, 200);
+        let v: Value = serde_json::from_slice(&resp).unwrap();
+        out.push(resp);
+        for hit in v["organic"].as_array().unwrap().iter().take(2) {
+            let b = json!({"url": hit["link"], "question": q.question});
+            let (status, resp) = post(&format!("{url}/browse"), &b.to_string());
+            assert_eq!(status, 200, "{}", String::from_utf8_lossy(&resp));
+            out.push(resp);
+        }
+    }
+    out
+}
+
+fn digest_of(summary: &str) -> String {
+    let line = summary.lines().find(|l| l.contains("run digest")).unwrap_or_else(|| panic!("no digest in {summary:?}"));
+    line.rsplit(' ').next().unwrap().to_string()
+}
+
+fn metric(url: &str, name: &str) -> f64 {
+    let (_, body) = http_get(&format!("{url}/metrics"));
+    let text = String::from_utf8(body).unwrap();
+    let line = text.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("no {name} in metrics"));
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn replay_is_byte_identical_across_processes() {
+    let tmp = tempdir();
+    let (snap, questions) = recorded(tmp.path(), 8);
+    // Two servers share the snapshot folder at once (read-only).
+    let a = ServeProc::start(&["--snapshot", s(&snap)], &[]);
+    let b = ServeProc::start(&["--snapshot", s(&snap)], &[]);
+    let (ra, rb) = (session(&a.url, &questions), session(&b.url, &questions));
+    assert_eq!(ra, rb, "responses differ between two replay servers");
+    assert!(metric(&a.url, "webtape_answers_total{source=\"bm25\"}") >= 8.0, "BM25 fallbacks were exercised");
+    assert!(metric(&a.url, "webtape_answers_total{source=\"exact\"}") >= 16.0);
+    let (ok_a, out_a) = a.stop();
+    let (ok_b, out_b) = b.stop();
+    assert!(ok_a && ok_b, "clean exit on SIGTERM");
+    assert_eq!(digest_of(&out_a), digest_of(&out_b));
+    // A different sequence gives a different digest.
+    let c = ServeProc::start(&["--snapshot", s(&snap)], &[]);
+    session(&c.url, &questions[..4]);
+    assert_ne!(digest_of(&c.stop().1), digest_of(&out_a));
+}
+
+#[test]
+fn record_then_replay_with_the_web_gone() {
+    let tmp = tempdir();
+    let sim = SimProc::start(&["--api-key", KEY]);
+    let questions: Vec<_> = webtape::data::read_questions(&sim_questions(tmp.path(), 6)).unwrap();
+    let snap = tmp.path().join("rec");
+    let reader = format!("{}/v1", sim.url);
+    let rec = ServeProc::start(
+        &[
+            "--mode",
+            "record",
+            "--snapshot",
+            s(&snap),
+            "--provider",
+            "serper",
+            "--endpoint",
+            &sim.url,
+            "--allow-private",
+        ]
+        .iter()
+        .copied()
+        .chain(["--rate", "none", "--host-rate", "none", "--reader-endpoint", &reader, "--reader-model", "sim-reader"])
+        .collect::<Vec<_>>(),
+        &[("SERPER_API_KEY", KEY), ("WEBTAPE_READER_API_KEY", KEY)],
+    );
+    let live = session(&rec.url, &questions);
+    let (ok_rec, _) = rec.stop();
+    assert!(ok_rec);
+    drop(sim); // the web is gone
+    let rep = ServeProc::start(&["--snapshot", s(&snap), "--miss", "strict", "--reader-model", "sim-reader"], &[]);
+    // The unrecorded retrieve queries were recorded too (record mode records every search it makes).
+    let replayed = session(&rep.url, &questions);
+    assert_eq!(live.len(), replayed.len());
+    for (l, r) in live.iter().zip(&replayed) {
+        assert_eq!(String::from_utf8_lossy(l), String::from_utf8_lossy(r));
+    }
+    assert_eq!(metric(&rep.url, "webtape_answers_total{source=\"miss\"}"), 0.0, "zero misses");
+    assert_eq!(metric(&rep.url, "webtape_answers_total{source=\"bm25\"}"), 0.0);
+    assert_eq!(metric(&rep.url, "webtape_exact_share"), 1.0);
+    // Browse answers are the reading model's extracts (recorded, then replayed), not raw page text.
+    let browsed: Value = serde_json::from_slice(&live[2]).unwrap();
+    let content = browsed["content"].as_str().unwrap();
+    assert!(!content.is_empty() && content.len() < 1500 && !content.contains("\n\n"), "reader output: {browsed}");
+    assert!(metric(&rep.url, "webtape_answers_total{source=\"exact\"}") >= 12.0 + 12.0 + 12.0);
+}
+
+#[test]
+fn real_clients_verl_and_serper_style() {
+    let tmp = tempdir();
+    let (snap, questions) = recorded(tmp.path(), 3);
+    let srv = ServeProc::start(&["--snapshot", s(&snap)], &[]);
+    let q = &questions[0];
+    let out = python("verl_like_client.py", &[&format!("{}/retrieve", srv.url), &q.question, &questions[1].question]);
+    assert!(out.contains("Doc 1 (Title: "), "{out}");
+    assert_eq!(out.matches("Doc 1 (Title: ").count(), 2, "one block per query: {out}");
+    let out = python("serper_like_client.py", &[&srv.url, &q.question]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert!(v["organic_count"].as_u64().unwrap() > 0, "{out}");
+    assert!(v["first_link"].as_str().unwrap().starts_with("http://127.0.0.1:"), "{out}");
+}
+
+#[test]
+fn bad_input_is_a_json_4xx_and_the_server_keeps_serving() {
+    let tmp = tempdir();
+    let (snap, _) = recorded(tmp.path(), 2);
+    let srv = ServeProc::start(&["--snapshot", s(&snap)], &[]);
+    let u = &srv.url;
+    let thousand = json!({"queries": vec!["q"; 1000]}).to_string();
+    let huge = format!("{{\"queries\": [\"{}\"]}}", "x".repeat(10 << 20));
+    let cases: Vec<(&str, String, String, u16, &str)> = vec![
+        ("POST", format!("{u}/retrieve"), "{not json".into(), 400, "not valid JSON"),
+        ("POST", format!("{u}/retrieve"), "[1,2]".into(), 400, "JSON object"),
+        ("POST", format!("{u}/retrieve"), r#"{"queries": "one"}"#.into(), 400, "`queries` must be a list"),
+        ("POST", format!("{u}/retrieve"), r#"{"queries": [1]}"#.into(), 400, "`queries[0]` must be a string"),
+        ("POST", format!("{u}/retrieve"), r#"{"queries": ["a"], "topk": "3"}"#.into(), 400, "`topk`"),
+        ("POST", format!("{u}/retrieve"), r#"{"queries": ["a"], "return_scores": 1}"#.into(), 400, "`return_scores`"),
+        ("POST", format!("{u}/retrieve"), r#"{"queries": []}"#.into(), 400, "empty"),
+        ("POST", format!("{u}/retrieve"), r#"{}"#.into(), 400, "`queries` is missing"),
+        ("POST", format!("{u}/retrieve"), thousand, 400, "limit is 512"),
+        ("POST", format!("{u}/retrieve"), huge, 413, "larger than"),
+        ("POST", format!("{u}/search"), r#"{"q": 5}"#.into(), 400, "`q`"),
+        ("POST", format!("{u}/search"), r#"{"num": 5}"#.into(), 400, "`q` is missing"),
+        ("POST", format!("{u}/browse"), r#"{"url": "not a url"}"#.into(), 400, "`url`"),
+        ("POST", format!("{u}/browse"), r#"{"url": "file:///etc/passwd"}"#.into(), 400, "http or https"),
+        ("POST", format!("{u}/browse"), r#"{"url": 7}"#.into(), 400, "`url` must be a string"),
+        ("POST", format!("{u}/browse"), r#"{"url": "https://never.example/"}"#.into(), 404, "not in snapshot"),
+        ("POST", format!("{u}/browse"), r#"{"url": "https://x.example/", "page": 0}"#.into(), 400, "`page`"),
+        ("GET", format!("{u}/no/such/route"), String::new(), 404, "no route"),
+        ("DELETE", format!("{u}/retrieve"), String::new(), 405, "not allowed"),
+    ];
+    for (method, url, body, want, needle) in cases {
+        let (status, _, resp) = http_request(method, &url, body.as_bytes());
+        let v: Value = serde_json::from_slice(&resp).unwrap_or_else(|e| panic!("{method} {url}: not JSON ({e})"));
+        assert_eq!(status, want, "{method} {url} {}: {v}", &body[..body.len().min(60)]);
+        assert!(v["error"].as_str().unwrap().contains(needle), "{v} lacks {needle:?}");
+    }
+    let (status, _) = http_get(&format!("{u}/healthz"));
+    assert_eq!(status, 200, "still serving");
+    assert!(metric(u, "webtape_requests_total{route=\"retrieve\",status=\"4xx\"}") >= 9.0);
+}
+
+#[test]
+fn busy_server_says_429_and_sigterm_finishes_in_flight_work() {
+    let tmp = tempdir();
+    let sim = SimProc::start(&[
+        "--api-key",
+        KEY,
+        "--faults",
+        "slow",
+        "--fault-rate",
+        "1",
+        "--fault-transient",
+        "1000",
+        "--slow-ms",
+        "1500",
+    ]);
+    let snap = tmp.path().join("rec");
+    let srv = ServeProc::start(
+        &[
+            "--mode",
+            "record",
+            "--snapshot",
+            s(&snap),
+            "--provider",
+            "serper",
+            "--endpoint",
+            &sim.url,
+            "--allow-private",
+            "--rate",
+            "none",
+            "--max-concurrency",
+            "1",
+        ],
+        &[("SERPER_API_KEY", KEY)],
+    );
+    let url = srv.url.clone();
+    let slow = std::thread::spawn(move || post(&format!("{url}/search"), r#"{"q": "slow question"}"#));
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let (status, head, body) = http_request("POST", &format!("{}/search", srv.url), br#"{"q": "second"}"#);
+    assert_eq!(status, 429, "{}", String::from_utf8_lossy(&body));
+    assert!(head.to_ascii_lowercase().contains("retry-after: 1"), "{head}");
+    let (ok_exit, summary) = srv.stop(); // SIGTERM while the slow search is in flight
+    let (status, body) = slow.join().unwrap();
+    assert_eq!(status, 200, "in-flight request finished: {}", String::from_utf8_lossy(&body));
+    assert!(ok_exit, "{summary}");
+    // Record mode flushed: the search made during shutdown is in the snapshot.
+    let snapshot = webtape::snapshot::Snapshot::open(&snap).unwrap();
+    assert_eq!(snapshot.search_captures(&webtape::snapshot::SearchRequest::new("slow question")).unwrap().len(), 1);
+}

@@ -24,6 +24,7 @@ bench: deps-bench
 	cargo build --release --bin webtape
 	bash scripts/bench_import.sh
 	bash scripts/bench_record.sh
+	bash scripts/bench_serve.sh
 	cargo bench --bench snapshot_ops
 
 clean-demo:

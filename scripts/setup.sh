@@ -34,6 +34,11 @@ if [[ "${1:-}" == "--bench" ]]; then
   "$PYTHON" -c 'import bm25s' 2>/dev/null || py_need+=(bm25s)
   "$PYTHON" -c 'import lxml' 2>/dev/null || py_need+=(lxml)
   "$PYTHON" -c 'import trafilatura' 2>/dev/null || py_need+=(trafilatura lxml_html_clean)
+  "$PYTHON" -c 'import fastapi, uvicorn' 2>/dev/null || py_need+=(fastapi uvicorn)
+  if ! command -v wrk >/dev/null; then
+    echo "setup: installing wrk (apt)"
+    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk >/dev/null
+  fi
 fi
 if ((${#py_need[@]})); then
   echo "setup: installing ${py_need[*]} (pip)"

@@ -68,6 +68,9 @@ pub enum SnapshotCommand {
     },
     /// Export all page captures as WARC 1.1 (gzip per record when OUT ends in .gz) plus a CDXJ index beside it.
     ExportWarc { dir: PathBuf, out: PathBuf },
+    /// Export the text of every page (latest good capture) as a Search-R1 / FlashRAG JSONL corpus:
+    /// `{"id": url, "contents": "\"Title\"\ntext"}` per line.
+    ExportText { dir: PathBuf, out: PathBuf },
     /// Merge snapshots into a new one; identical captures are stored once.
     Merge {
         #[arg(required = true)]
@@ -111,6 +114,10 @@ pub fn run(command: SnapshotCommand) -> Result<ExitCode> {
                 r.warc.display(),
                 r.cdxj.display()
             );
+        }
+        SnapshotCommand::ExportText { dir, out } => {
+            let n = snapshot::export_text(&Snapshot::open(&dir)?, &out)?;
+            println!("wrote {n} documents to {}", out.display());
         }
         SnapshotCommand::Merge { sources, into } => {
             let (r, m) = snapshot::merge(&sources, &into)?;

@@ -2,6 +2,7 @@
 //! indexed by tantivy, with WARC and JSONL import/export. See the crate docs for the folder layout.
 pub mod canon;
 mod digest;
+mod export_text;
 pub mod http;
 mod index;
 mod jsonl;
@@ -21,6 +22,7 @@ mod warc_read;
 mod writer;
 
 pub use canon::{surt_key, SearchRequest};
+pub use export_text::export_text;
 pub use jsonl::{import_jsonl, JsonlOptions};
 pub use manifest::{now_rfc3339, Counts, Manifest, FORMAT_VERSION};
 pub use merge::{merge, MergeReport};

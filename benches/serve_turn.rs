@@ -10,7 +10,8 @@ const CALLS: usize = 4096;
 
 async fn one_call(client: reqwest::Client, base: String, body: String, browse: bool) -> Result<u16> {
     let path = if browse { "browse" } else { "retrieve" };
-    let resp = client.post(format!("{base}/{path}")).header("content-type", "application/json").body(body).send().await?;
+    let resp =
+        client.post(format!("{base}/{path}")).header("content-type", "application/json").body(body).send().await?;
     let status = resp.status().as_u16();
     resp.bytes().await?;
     Ok(status)

@@ -13,6 +13,7 @@ command -v wrk >/dev/null || { echo "bench: wrk missing (apt-get install wrk)" >
 [[ -d bench-out/record/snap ]] || bash scripts/bench_record.sh
 rm -rf "$OUT"; mkdir -p "$OUT"
 "$BIN" snapshot merge bench-out/snap-all bench-out/record/snap --into "$OUT/snap" > /dev/null
+"$BIN" snapshot optimize "$OUT/snap"
 "$BIN" snapshot export-text "$OUT/snap" "$OUT/corpus.jsonl"
 python3 - "$OUT" <<'PY'
 import json, random, sys

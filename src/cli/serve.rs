@@ -102,6 +102,7 @@ pub fn run(a: ServeArgs) -> Result<ExitCode> {
         server::serve(served, listener, super::sim::stop_signal()).await?;
         anyhow::Ok(())
     })?;
+    drop(runtime); // ends every connection task, so nothing is left in flight
     let log = state.env.run_log();
     let cov = log.coverage();
     println!(

@@ -80,6 +80,8 @@ pub enum SnapshotCommand {
     },
     /// Rebuild the search index from the database and rewrite the manifest (after a crash or interruption).
     Repair { dir: PathBuf },
+    /// Merge the search index into one segment: faster BM25 on a snapshot that is done growing (before serving).
+    Optimize { dir: PathBuf },
 }
 
 pub fn run(command: SnapshotCommand) -> Result<ExitCode> {
@@ -125,6 +127,12 @@ pub fn run(command: SnapshotCommand) -> Result<ExitCode> {
                 "merged {} snapshots into {}: {} page captures, {} search captures, {} reader outputs, {} duplicates stored once; digest {}",
                 sources.len(), into.display(), r.page_captures, r.search_captures, r.reader_outputs, r.duplicates, m.content_digest
             );
+        }
+        SnapshotCommand::Optimize { dir } => {
+            let mut writer = SnapshotWriter::open(&dir)?;
+            let before = writer.optimize_index()?;
+            writer.finish()?;
+            println!("optimized {}: {before} index segments merged into 1", dir.display());
         }
         SnapshotCommand::Repair { dir } => {
             let mut writer = SnapshotWriter::open(&dir)?;

@@ -124,7 +124,8 @@ pub struct LiveWeb {
 pub struct Environment {
     cfg: EnvConfig,
     snapshot: Option<Snapshot>,
-    writer: Option<Mutex<SnapshotWriter>>,
+    /// The recording (record mode); taken out by [`Environment::close`].
+    writer: Mutex<Option<SnapshotWriter>>,
     live: Option<LiveWeb>,
     reader: Option<ReaderClient>,
     /// Model id used for reader lookups in replay (the recording's `--reader-model`).
@@ -142,7 +143,7 @@ impl Environment {
         Ok(Environment {
             cfg,
             snapshot: Some(snapshot),
-            writer: None,
+            writer: Mutex::new(None),
             live: None,
             reader: None,
             reader_model,
@@ -160,13 +161,21 @@ impl Environment {
         cfg.validate()?;
         let writer = match record_into {
             None => None,
-            Some(dir) if dir.join("manifest.json").exists() => Some(Mutex::new(SnapshotWriter::open(dir)?)),
-            Some(dir) => Some(Mutex::new(SnapshotWriter::create(dir)?)),
+            Some(dir) if dir.join("manifest.json").exists() => Some(SnapshotWriter::open(dir)?),
+            Some(dir) => Some(SnapshotWriter::create(dir)?),
         };
         let mode = if writer.is_some() { Mode::Record } else { Mode::Live };
         let reader_model = reader.as_ref().map(|r| r.model().to_string());
         let cfg = EnvConfig { mode, ..cfg };
-        Ok(Environment { cfg, snapshot: None, writer, live: Some(live), reader, reader_model, log: RunLog::default() })
+        Ok(Environment {
+            cfg,
+            snapshot: None,
+            writer: Mutex::new(writer),
+            live: Some(live),
+            reader,
+            reader_model,
+            log: RunLog::default(),
+        })
     }
 
     pub fn config(&self) -> &EnvConfig {
@@ -188,28 +197,27 @@ impl Environment {
         Some(m.first_capture.clone().unwrap_or_else(|| m.created_at.clone()).chars().take(10).collect())
     }
 
-    /// Commits and closes the recording (record mode); a no-op otherwise.
-    pub fn finish(&self) -> Result<()> {
-        if let Some(writer) = &self.writer {
-            let mut w = writer.lock().unwrap_or_else(|p| p.into_inner());
-            w.commit()?;
-        }
-        Ok(())
+    /// Makes what was recorded so far searchable and durable (record mode); a no-op otherwise.
+    pub fn commit(&self) -> Result<()> {
+        self.record(|w| w.commit()).map(|_| ())
     }
 
-    /// Takes the writer out and writes the manifest (record mode, at shutdown).
-    pub fn close(self) -> Result<()> {
-        if let Some(writer) = self.writer {
-            writer.into_inner().unwrap_or_else(|p| p.into_inner()).finish()?;
+    /// Finishes the recording (record mode: commit, flush, manifest). Later record-mode calls fail.
+    pub fn close(&self) -> Result<()> {
+        let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(writer) = writer {
+            writer.finish()?;
         }
         Ok(())
     }
 
     fn record<T>(&self, f: impl FnOnce(&mut SnapshotWriter) -> Result<T>) -> Result<Option<T>> {
-        match &self.writer {
-            None => Ok(None),
-            Some(w) => f(&mut w.lock().unwrap_or_else(|p| p.into_inner())).map(Some),
+        if self.cfg.mode != Mode::Record {
+            return Ok(None);
         }
+        let mut guard = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let writer = guard.as_mut().ok_or_else(|| Error::Config("the recording was already closed".into()))?;
+        f(writer).map(Some)
     }
 
     fn logged(&self, episode: Option<&mut Episode>, entry: LogEntry) {

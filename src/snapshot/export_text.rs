@@ -21,7 +21,8 @@ pub fn export_text(snapshot: &Snapshot, out: &Path) -> Result<u64> {
         if text.text.is_empty() {
             return Ok(0);
         }
-        let capture: PageCapture = record::decode("page capture", &key, &snapshot.store().get(CF_PAGES, &key)?.unwrap_or_default())?;
+        let capture: PageCapture =
+            record::decode("page capture", &key, &snapshot.store().get(CF_PAGES, &key)?.unwrap_or_default())?;
         let line = serde_json::json!({"id": capture.url, "contents": format!("\"{}\"\n{}", text.title, text.text)});
         writeln!(sink, "{line}").map_err(|e| Error::io(out, e))?;
         Ok(1)

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use tantivy::collector::TopDocs;
-use tantivy::query::{Query, QueryParser};
+use tantivy::query::{BooleanQuery, EmptyQuery, Occur, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, STORED, STRING};
 use tantivy::tokenizer::{AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
 use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
@@ -13,6 +13,13 @@ use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
 use crate::error::{Error, Result};
 
 const TOKENIZER: &str = "webtape";
+/// How much of a page's text is scanned for the snippet.
+const SNIPPET_SCAN_BYTES: usize = 64 << 10;
+/// English function words left out of queries (not of the index), as BM25 retrievers such as bm25s do.
+const STOPWORDS: [&str; 33] = [
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it", "no", "not", "of",
+    "on", "or", "such", "that", "the", "their", "then", "there", "these", "they", "this", "to", "was", "will", "with",
+];
 /// Memory the indexer may use before it writes a segment.
 const WRITER_MEMORY: usize = 192 << 20;
 
@@ -102,12 +109,34 @@ impl PageIndex {
         Ok(self.index.load_metas().map_err(|e| self.err(e))?.payload)
     }
 
-    /// Parses a free-text query; never fails (syntax it cannot read is taken as plain words).
+    /// Turns free text into a query: every distinct word (as the index tokenizes it, at most 32) may match in the
+    /// title or the body. Query syntax (`field:`, `-`, quotes) is not interpreted, agents type plain text. The
+    /// query is one flat union of term queries, which tantivy scores with block-max WAND.
     pub fn parse(&self, query: &str) -> ParsedQuery {
         let f = self.fields;
-        let mut parser = QueryParser::for_index(&self.index, vec![f.title, f.body, f.url]);
-        parser.set_field_boost(f.title, 2.0);
-        ParsedQuery(parser.parse_query_lenient(query).0)
+        let mut analyzer = self.index.tokenizers().get(TOKENIZER).expect("tokenizer registered at open");
+        let mut stream = analyzer.token_stream(query);
+        let mut words: Vec<String> = Vec::new();
+        while let Some(token) = stream.next() {
+            if !words.contains(&token.text) && words.len() < 32 {
+                words.push(token.text.clone());
+            }
+        }
+        // Function words match nearly every page and only slow ranking down; keep them when nothing else is left.
+        if words.iter().any(|w| !STOPWORDS.contains(&w.as_str())) {
+            words.retain(|w| !STOPWORDS.contains(&w.as_str()));
+        }
+        if words.is_empty() {
+            return ParsedQuery(Box::new(EmptyQuery));
+        }
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(words.len() * 2);
+        for word in &words {
+            for field in [f.title, f.body] {
+                let term = TermQuery::new(Term::from_field_text(field, word), IndexRecordOption::WithFreqs);
+                clauses.push((Occur::Should, Box::new(term)));
+            }
+        }
+        ParsedQuery(Box::new(BooleanQuery::new(clauses)))
     }
 
     /// The `k` best documents for `query` by BM25, ties broken by SURT key so the order is deterministic.
@@ -116,7 +145,7 @@ impl PageIndex {
             return Ok(Vec::new());
         }
         let searcher = self.reader.searcher();
-        let mut fetch = k + 16;
+        let mut fetch = k + 1;
         loop {
             let top =
                 searcher.search(&*query.0, &TopDocs::with_limit(fetch).order_by_score()).map_err(|e| self.err(e))?;
@@ -137,19 +166,28 @@ impl PageIndex {
         }
     }
 
-    /// A snippet of `text` around the terms of `query`: the fragment and the byte ranges of matched terms.
-    pub fn snippet(
+    /// Snippets of `texts` around the terms of `query` (one generator for all): each fragment with the byte
+    /// ranges of matched terms.
+    pub fn snippets(
         &self,
         query: &ParsedQuery,
-        text: &str,
+        texts: &[&str],
         max_chars: usize,
-    ) -> Result<(String, Vec<std::ops::Range<usize>>)> {
+    ) -> Result<Vec<(String, Vec<std::ops::Range<usize>>)>> {
         let searcher = self.reader.searcher();
         let mut generator = tantivy::snippet::SnippetGenerator::create(&searcher, &*query.0, self.fields.body)
             .map_err(|e| self.err(e))?;
         generator.set_max_num_chars(max_chars);
-        let snippet = generator.snippet(text);
-        Ok((snippet.fragment().to_string(), snippet.highlighted().to_vec()))
+        Ok(texts
+            .iter()
+            .map(|text| {
+                // The best fragment is looked for in the first 64 KiB: long pages cost tokenizing time, not quality.
+                let head = &text
+                    [..(0..=text.len().min(SNIPPET_SCAN_BYTES)).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0)];
+                let snippet = generator.snippet(head);
+                (snippet.fragment().to_string(), snippet.highlighted().to_vec())
+            })
+            .collect())
     }
 
     /// Every indexed document: SURT key → capture key. For verification.
@@ -223,6 +261,16 @@ impl PageIndexWriter {
         prepared.set_payload(payload);
         prepared.commit().map_err(|e| index_error(&self.path, e))?;
         Ok(())
+    }
+
+    /// Merges every segment of `index` into one (faster queries on a snapshot that is done growing); returns the
+    /// number of segments before.
+    pub fn merge_all(&mut self, index: &PageIndex) -> Result<usize> {
+        let ids = index.index.searchable_segment_ids().map_err(|e| index_error(&self.path, e))?;
+        if ids.len() > 1 {
+            self.writer.merge(&ids).wait().map_err(|e| index_error(&self.path, e))?;
+        }
+        Ok(ids.len())
     }
 
     /// Waits for background merges so the index is fully written.

@@ -103,10 +103,12 @@ impl Snapshot {
     /// BM25 search over the latest capture of each page, with snippets of about `snippet_chars` characters.
     pub fn search(&self, query: &str, k: usize, snippet_chars: usize) -> Result<Vec<SearchHit>> {
         let parsed: ParsedQuery = self.index.parse(query);
-        let mut out = Vec::new();
-        for hit in self.index.search(&parsed, k)? {
-            let text = self.text(&hit.key)?.unwrap_or_default();
-            let (snippet, highlights) = self.index.snippet(&parsed, &text.text, snippet_chars)?;
+        let hits = self.index.search(&parsed, k)?;
+        let texts = hits.iter().map(|h| Ok(self.text(&h.key)?.unwrap_or_default().text)).collect::<Result<Vec<_>>>()?;
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let snippets = self.index.snippets(&parsed, &refs, snippet_chars)?;
+        let mut out = Vec::with_capacity(hits.len());
+        for (hit, (snippet, highlights)) in hits.into_iter().zip(snippets) {
             out.push(SearchHit {
                 url: hit.url,
                 title: hit.title,

@@ -232,6 +232,14 @@ impl SnapshotWriter {
         Ok(n)
     }
 
+    /// Merges the index into one segment (after the last import, before serving); returns the segment count before.
+    pub fn optimize_index(&mut self) -> Result<usize> {
+        self.commit()?;
+        let before = self.index_writer.merge_all(&self.index)?;
+        self.index.reload()?;
+        Ok(before)
+    }
+
     /// How many documents `open` indexed when it had to rebuild a stale index (`None` when it was current).
     pub fn rebuilt_on_open(&self) -> Option<u64> {
         self.rebuilt_on_open

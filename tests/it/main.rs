@@ -4,6 +4,7 @@ mod cli;
 mod common;
 mod corruption;
 mod crash;
+mod env_rules;
 mod faults;
 mod fetch;
 mod reader;

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs what building and testing webtape needs on a fresh Debian/Ubuntu machine, and nothing that is
 # already there: libclang (RocksDB's bindgen), PyTorch 2.11.0 (libtorch for tch 0.24), warcio (the reference WARC
-# implementation the tests compare against), pyarrow (parquet question files), libssl-dev (reqwest's TLS). With --bench, also the Python peers of the import benchmark.
+# implementation the tests compare against), pyarrow (parquet question files), transformers (the reference for the
+# policy model's parity tests), libssl-dev (reqwest's TLS). With --bench, also the Python peers of the import benchmark.
 set -euo pipefail
 PYTHON=${PYTHON:-python3}
 TORCH_VERSION=2.11.0
+TRANSFORMERS_VERSION=5.24.0   # the reference the model parity tests compare against
 SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
 
 need_apt=()
@@ -30,6 +32,8 @@ py_need=()
 "$PYTHON" -c "import warcio" 2>/dev/null || py_need+=(warcio)
 "$PYTHON" -c "import requests" 2>/dev/null || py_need+=(requests)
 "$PYTHON" -c "import pyarrow" 2>/dev/null || py_need+=(pyarrow)
+have_tf=$("$PYTHON" -c 'import transformers; print(transformers.__version__)' 2>/dev/null || true)
+[[ "$have_tf" == "$TRANSFORMERS_VERSION" ]] || py_need+=("transformers==$TRANSFORMERS_VERSION")
 if [[ "${1:-}" == "--bench" ]]; then
   "$PYTHON" -c 'import bm25s' 2>/dev/null || py_need+=(bm25s)
   "$PYTHON" -c 'import lxml' 2>/dev/null || py_need+=(lxml)

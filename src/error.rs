@@ -44,6 +44,18 @@ pub enum Error {
     /// A web request (search provider, page, reading model) failed; the message never holds credentials.
     #[error("{what}: {message}")]
     Web { what: String, message: String },
+    /// libtorch (through tch) reported an error.
+    #[error("torch: {0}")]
+    Torch(String),
+    /// A model checkpoint that cannot be used: unsupported architecture, missing or unexpected tensors, bad shapes.
+    #[error("model checkpoint {path}: {message}")]
+    Checkpoint { path: PathBuf, message: String },
+    /// The tokenizer failed to load, encode or decode.
+    #[error("tokenizer: {0}")]
+    Tokenizer(String),
+    /// A chat template failed to compile or render.
+    #[error("chat template: {0}")]
+    Template(String),
     /// The SSRF guard refused a URL (private/loopback/link-local/multicast/metadata address or a non-HTTP scheme).
     #[error("refused {url}: {reason} (pass --allow-private to allow it for local testing)")]
     Blocked { url: String, reason: String },
@@ -58,6 +70,11 @@ impl Error {
         Error::Io { path: path.into(), source }
     }
 
+    /// An [`Error::Checkpoint`] for the checkpoint at `path`.
+    pub fn checkpoint(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::Checkpoint { path: path.into(), message: message.into() }
+    }
+
     /// An [`Error::Web`] about `what` (a provider, a URL, an endpoint).
     pub fn web(what: impl Into<String>, message: impl Into<String>) -> Self {
         Error::Web { what: what.into(), message: message.into() }
@@ -66,5 +83,12 @@ impl Error {
     /// An [`Error::BadInput`] naming the input.
     pub fn bad_input(source_name: impl Into<String>, message: impl Into<String>) -> Self {
         Error::BadInput { source_name: source_name.into(), message: message.into() }
+    }
+}
+
+#[cfg(feature = "train")]
+impl From<tch::TchError> for Error {
+    fn from(e: tch::TchError) -> Self {
+        Error::Torch(e.to_string())
     }
 }

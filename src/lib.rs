@@ -16,6 +16,10 @@
 //! | [`progress`] | progress bars for long work |
 //! | [`data`] | question files: JSONL, text lines, DeepResearcher / Search-R1 parquet |
 //! | [`web`] | the live web: search providers, page fetcher, SSRF guard, robots.txt, limits, reading-model client |
+//! | [`env`] | the environment: web_search / browse_webpage over replay, live or record; tool rules; run digest |
+//! | [`server`] | `webtape serve`: `/retrieve`, `/search`, `/browse`, `/healthz`, `/metrics` over an environment |
+//! | [`model`] | the policy: Qwen2/Qwen3/Llama checkpoints in tch, tokenizer, chat template, batched sampling |
+//! | [`agent`] | what rollouts ask of a policy ([`agent::generator::Generator`]), free of tensor types |
 //! | [`recorder`] | question file → provider → pages → snapshot; concurrent and resumable |
 //! | `torch_info` | \[train\] libtorch / CUDA status for `webtape doctor` |
 //!
@@ -32,10 +36,12 @@
 //! }
 //! # Ok(()) }
 //! ```
+pub mod agent;
 pub mod data;
 pub mod env;
 pub mod error;
 pub mod extract;
+pub mod model;
 pub mod progress;
 pub mod recorder;
 pub mod server;

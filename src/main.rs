@@ -34,6 +34,10 @@ enum Command {
     /// Create, fill, inspect, check and export snapshots (RocksDB + tantivy folders of recorded web captures).
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
+    /// Generate a reply with a Hugging Face checkpoint (Qwen2/Qwen2.5/Qwen3/Llama): chat template, seeded
+    /// sampling, stop strings; CPU or CUDA.
+    #[cfg(feature = "train")]
+    Generate(cli::generate::GenerateArgs),
     /// Report the build: version, features, and whether libtorch (and CUDA) load.
     Doctor,
 }
@@ -55,6 +59,8 @@ fn run(command: Command) -> Result<ExitCode> {
         Command::Record(a) => cli::record::run(a),
         Command::Sim(c) => cli::sim::run(c),
         Command::Serve(a) => cli::serve::run(a),
+        #[cfg(feature = "train")]
+        Command::Generate(a) => cli::generate::generate(a).map(|()| ExitCode::SUCCESS),
         Command::Doctor => {
             println!("webtape {}", env!("CARGO_PKG_VERSION"));
             #[cfg(feature = "train")]

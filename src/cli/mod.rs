@@ -1,4 +1,6 @@
 //! The subcommands of the `webtape` binary, one module each; each parses flags into one library call.
+#[cfg(feature = "train")]
+pub mod generate;
 pub mod record;
 pub mod serve;
 pub mod sim;

@@ -1,7 +1,7 @@
 //! Observation text for the policy, in DeepResearcher's JSON shapes: search →
 //! `[{"search_query", "web_page_info_list": [{"title", "url", "quick_summary"}]}]`, browse →
-//! `[{"url", "information": [{"page_number", "page_summary"}]}]`. Failures add an `"error"` field. Keys are
-//! sorted and the JSON compact, so the same results always give the same bytes.
+//! `[{"url", "information": [{"page_number", "page_summary"}]}]`. Failures add an `"error"` field. Keys keep
+//! this order and the JSON is compact, so the same results always give the same bytes.
 use serde_json::{json, Value};
 
 use super::{BrowseResult, QueryResult};
@@ -55,7 +55,7 @@ mod tests {
         };
         assert_eq!(
             search_observation(&[q]),
-            r#"[{"search_query":"q","web_page_info_list":[{"quick_summary":"s","title":"T","url":"u"}]}]"#
+            r#"[{"search_query":"q","web_page_info_list":[{"title":"T","url":"u","quick_summary":"s"}]}]"#
         );
         let b = BrowseResult {
             url: "u".into(),
@@ -66,6 +66,6 @@ mod tests {
             source: Source::Exact,
             error: None,
         };
-        assert_eq!(browse_observation(&[b]), r#"[{"information":[{"page_number":1,"page_summary":"x"}],"url":"u"}]"#);
+        assert_eq!(browse_observation(&[b]), r#"[{"url":"u","information":[{"page_number":1,"page_summary":"x"}]}]"#);
     }
 }

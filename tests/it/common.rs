@@ -1,6 +1,7 @@
 //! Shared helpers: run the real `webtape` binary, run the Python reference scripts, write small WARC files.
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 /// The `webtape` binary built for these tests.
 pub fn webtape() -> Command {
@@ -35,7 +36,7 @@ pub fn python(script: &str, args: &[&str]) -> String {
         Command::new("python3").arg(&path).args(args).output().expect("python3 is installed (make test installs it)");
     assert!(
         out.status.success(),
-        "{script} {args:?} failed (run `make test`, which installs warcio and requests):\n{}",
+        "{script} {args:?} failed (run `make test`, which installs warcio, requests, pyarrow, torch and transformers):\n{}",
         stderr(&out)
     );
     stdout(&out)
@@ -269,4 +270,48 @@ impl Drop for ServeProc {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The folder `tests/py/make_tiny_models.py` filled (once per test run): `qwen2/`, `qwen3/`, `llama/`,
+/// `tokenizer/`, `chat.json`.
+pub fn tiny_models() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempdir();
+        python("make_tiny_models.py", &[dir.path().to_str().expect("utf-8 temp path")]);
+        dir
+    })
+    .path()
+}
+
+/// The tiny checkpoint folder of `arch` ("qwen2", "qwen3" or "llama").
+pub fn tiny(arch: &str) -> PathBuf {
+    tiny_models().join(arch)
+}
+
+/// Reads a JSON file.
+pub fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("readable")).expect("valid JSON")
+}
+
+/// `value` as a list of token-id lists.
+pub fn id_lists(value: &serde_json::Value) -> Vec<Vec<u32>> {
+    serde_json::from_value(value.clone()).expect("lists of token ids")
+}
+
+/// `value` as `[seq][pos][vocab]` floats.
+pub fn logit_lists(value: &serde_json::Value) -> Vec<Vec<Vec<f32>>> {
+    serde_json::from_value(value.clone()).expect("nested float lists")
+}
+
+/// Largest absolute difference between two equally shaped nested lists.
+pub fn max_diff(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
+    assert_eq!(a.len(), b.len(), "positions");
+    a.iter()
+        .zip(b)
+        .flat_map(|(x, y)| {
+            assert_eq!(x.len(), y.len(), "vocab");
+            x.iter().zip(y).map(|(p, q)| (p - q).abs())
+        })
+        .fold(0.0, f32::max)
 }

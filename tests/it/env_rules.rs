@@ -45,10 +45,7 @@ fn episode_rules_chunks_and_observations() {
         (observe::search_observation(&found), observe::browse_observation(&browsed), ep.log.len())
     };
     let (s1, b1, n1) = run(&env);
-    assert!(
-        s1.starts_with("[{\"search_query\":") && s1.contains("\"web_page_info_list\":[{\"quick_summary\":"),
-        "{s1}"
-    );
+    assert!(s1.starts_with("[{\"search_query\":") && s1.contains("\"web_page_info_list\":[{\"title\":"), "{s1}");
     assert!(b1.contains("\"information\":[{\"page_number\":1,\"page_summary\":"), "{b1}");
     assert!(b1.contains("\"error\":\"URL was not in the latest search results\""));
     assert_eq!(n1, 3 + 2 + 1 + 1, "every call logged");

@@ -7,6 +7,14 @@ mod crash;
 mod env_rules;
 mod faults;
 mod fetch;
+#[cfg(feature = "train")]
+mod model_chat;
+#[cfg(feature = "train")]
+mod model_forward;
+#[cfg(feature = "train")]
+mod model_generate;
+#[cfg(feature = "train")]
+mod model_weights;
 mod reader;
 mod record;
 mod resume;

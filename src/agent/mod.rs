@@ -1,0 +1,2 @@
+//! The agent side of training: what it asks of a policy model ([`generator`]). Depends on no tensor library.
+pub mod generator;

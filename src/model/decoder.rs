@@ -1,0 +1,151 @@
+//! The causal decoder (embeddings → blocks → final norm → LM head) for Qwen2/Qwen3/Llama checkpoints, with
+//! parameter names identical to Hugging Face's so weights load and save by name.
+use tch::nn::Path;
+use tch::{Device, Kind, Tensor};
+
+use super::attention::{attention_mask, Attention, KvCache};
+use super::config::ModelConfig;
+use super::layers::{param, Mlp, RmsNorm, Rope};
+use crate::{Error, Result};
+
+/// One transformer block (pre-norm attention + pre-norm MLP, both residual).
+#[derive(Debug)]
+struct Block {
+    input_layernorm: RmsNorm,
+    self_attn: Attention,
+    post_attention_layernorm: RmsNorm,
+    mlp: Mlp,
+}
+
+impl Block {
+    fn new(p: Path, cfg: &ModelConfig, kind: Kind) -> Self {
+        let (h, eps) = (cfg.hidden_size, cfg.rms_norm_eps);
+        Block {
+            input_layernorm: RmsNorm::new(&p / "input_layernorm", h, eps, kind),
+            self_attn: Attention::new(&p / "self_attn", cfg, kind),
+            post_attention_layernorm: RmsNorm::new(&p / "post_attention_layernorm", h, eps, kind),
+            mlp: Mlp::new(&p / "mlp", cfg, kind),
+        }
+    }
+
+    fn forward(
+        &self,
+        xs: &Tensor,
+        rope: &(Tensor, Tensor),
+        mask: &Tensor,
+        cache: Option<(&mut (Tensor, Tensor), i64)>,
+    ) -> Tensor {
+        let attn = self.self_attn.forward(&self.input_layernorm.forward(xs), rope, mask, cache);
+        let xs = xs + attn;
+        let mlp = self.mlp.forward(&self.post_attention_layernorm.forward(&xs));
+        xs + mlp
+    }
+}
+
+/// The whole decoder. Holds shallow handles to the tensors of the `VarStore` it was built in.
+#[derive(Debug)]
+pub struct Decoder {
+    pub config: ModelConfig,
+    embed_tokens: Tensor,
+    layers: Vec<Block>,
+    norm: RmsNorm,
+    /// `lm_head.weight`, or the embedding matrix when the checkpoint ties them.
+    lm_head: Tensor,
+    rope: Rope,
+    kind: Kind,
+}
+
+impl Decoder {
+    /// Registers every parameter under `root` (uninitialised: load weights next) in dtype `kind`.
+    pub fn new(root: Path, config: &ModelConfig, kind: Kind) -> Self {
+        let model = &root / "model";
+        let embed_tokens = param(&(&model / "embed_tokens"), "weight", &[config.vocab_size, config.hidden_size], kind);
+        let layers = (0..config.num_layers).map(|i| Block::new(&model / "layers" / i, config, kind)).collect();
+        let norm = RmsNorm::new(&model / "norm", config.hidden_size, config.rms_norm_eps, kind);
+        let lm_head = if config.tie_word_embeddings {
+            embed_tokens.shallow_clone()
+        } else {
+            param(&(&root / "lm_head"), "weight", &[config.vocab_size, config.hidden_size], kind)
+        };
+        let rope = Rope::new(config, kind, root.device());
+        Decoder { config: config.clone(), embed_tokens, layers, norm, lm_head, rope, kind }
+    }
+
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    pub fn device(&self) -> Device {
+        self.embed_tokens.device()
+    }
+
+    /// Largest sequence length (prompt + generation) the rotary tables cover.
+    pub fn max_positions(&self) -> i64 {
+        self.rope.max_positions()
+    }
+
+    /// Final hidden states `[b, t, hidden]` for `ids` `[b, t]` at `positions` `[b, t]`; `valid` `[b, t]` (bool)
+    /// marks real tokens (false for left padding). With a cache the tokens are appended to it.
+    pub fn forward_hidden(
+        &self,
+        ids: &Tensor,
+        positions: &Tensor,
+        valid: &Tensor,
+        cache: Option<&mut KvCache>,
+    ) -> Result<Tensor> {
+        let (b, t) = ids.size2()?;
+        if let Some(c) = &cache {
+            if c.remaining() < t || c.batch() != b {
+                return Err(Error::Config(format!(
+                    "KV cache has {} rows and {} free slots; asked for {b} rows of {t} tokens",
+                    c.batch(),
+                    c.remaining()
+                )));
+            }
+        }
+        let mut xs = self.embed_tokens.index_select(0, &ids.reshape([-1])).reshape([b, t, -1]);
+        let rope = self.rope.tables(positions);
+        match cache {
+            Some(cache) => {
+                let start = cache.len();
+                let mask = cache.begin(valid);
+                for (i, layer) in self.layers.iter().enumerate() {
+                    xs = layer.forward(&xs, &rope, &mask, Some((cache.layer_mut(i), start)));
+                }
+                cache.advance(t);
+            }
+            None => {
+                let mask = attention_mask(valid, 0);
+                for layer in &self.layers {
+                    xs = layer.forward(&xs, &rope, &mask, None);
+                }
+            }
+        }
+        Ok(self.norm.forward(&xs))
+    }
+
+    /// Logits `[..., vocab]` (model dtype) for hidden states `[..., hidden]`.
+    pub fn logits(&self, hidden: &Tensor) -> Tensor {
+        hidden.linear::<Tensor>(&self.lm_head, None)
+    }
+
+    /// Logits for every position `[b, t, vocab]`, as a trainer needs for log-probs of given tokens.
+    /// `attention_mask` `[b, t]` (1 = token, 0 = left padding); positions count real tokens only, so a padded
+    /// row gives the same logits as the row alone.
+    pub fn forward_logits(&self, ids: &Tensor, attention_mask: &Tensor) -> Result<Tensor> {
+        let (_, t) = ids.size2()?;
+        if t > self.max_positions() {
+            return Err(Error::Config(format!("sequence of {t} tokens exceeds {} positions", self.max_positions())));
+        }
+        let (positions, valid) = positions_from_mask(attention_mask);
+        let hidden = self.forward_hidden(ids, &positions, &valid, None)?;
+        Ok(self.logits(&hidden))
+    }
+}
+
+/// Position ids `cumsum(mask) - 1` (0 on padding) and the boolean validity mask, both `[b, t]`.
+pub fn positions_from_mask(attention_mask: &Tensor) -> (Tensor, Tensor) {
+    let mask = attention_mask.to_kind(Kind::Int64);
+    let positions = (mask.cumsum(1, Kind::Int64) - 1).clamp_min(0);
+    (positions, mask.gt(0))
+}

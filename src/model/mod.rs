@@ -1,0 +1,36 @@
+//! The policy model: Hugging Face Qwen2/Qwen2.5/Qwen3/Llama checkpoints run in libtorch (tch) — config, decoder
+//! with an external KV cache, weight loading/saving, batched seeded generation — plus the tokenizer and chat
+//! template, which need no libtorch.
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`config`] | `config.json` → [`config::ModelConfig`] |
+//! | [`tokenizer`] | `tokenizer.json` encode/decode, EOS ids |
+//! | [`chat`] | the checkpoint's Jinja chat template, rendered as `transformers` does |
+//! | [`pyjson`] | Python `json.dumps` spelling for templates' `tojson` |
+//! | [`sampling`] | per-sequence seeded streams and the CPU-side draw |
+//! | `layers`, `attention`, `decoder` | \[train\] the network and its KV cache |
+//! | `weights` | \[train\] sharded safetensors in and out of a `VarStore` |
+//! | `generate`, `policy` | \[train\] batched generation; the [`crate::agent::generator::Generator`] impl |
+pub mod chat;
+pub mod config;
+pub mod pyjson;
+pub mod sampling;
+pub mod tokenizer;
+
+#[cfg(feature = "train")]
+pub mod attention;
+#[cfg(feature = "train")]
+pub mod decoder;
+#[cfg(feature = "train")]
+pub mod generate;
+#[cfg(feature = "train")]
+pub mod layers;
+#[cfg(feature = "train")]
+pub mod policy;
+#[cfg(feature = "train")]
+pub mod weights;
+
+pub use config::ModelConfig;
+#[cfg(feature = "train")]
+pub use policy::{parse_device, parse_kind, Policy};

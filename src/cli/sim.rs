@@ -44,7 +44,8 @@ pub enum SimCommand {
         #[arg(long)]
         api_key: Option<String>,
     },
-    /// Write the sim world's questions (with gold answers) as JSONL: `{"id","question","answers","hops","split"}`.
+    /// Write the sim world's questions as JSONL: `{"id", "question", "answers", "hops", "split", "support",
+    /// "expert_queries"}` (support: the pages holding the facts; expert_queries: one search per hop that finds them).
     Questions {
         #[command(flatten)]
         world: WorldArgs,
@@ -104,7 +105,8 @@ pub fn run(command: SimCommand) -> Result<ExitCode> {
                 SplitArg::Test => q.split == Split::Test,
             }) {
                 let line = serde_json::json!({"id": q.id, "question": q.question, "answers": q.answers,
-                    "hops": q.hops, "split": q.split, "data_source": "sim"});
+                    "hops": q.hops, "split": q.split, "data_source": "sim", "support": q.support,
+                    "expert_queries": q.expert_queries});
                 text.push_str(&line.to_string());
                 text.push('\n');
             }

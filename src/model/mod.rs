@@ -13,6 +13,7 @@
 //! | `weights` | \[train\] sharded safetensors in and out of a `VarStore` |
 //! | `generate`, `policy` | \[train\] batched generation; the [`crate::agent::generator::Generator`] impl |
 pub mod chat;
+pub mod codec;
 pub mod config;
 pub mod pyjson;
 pub mod sampling;

@@ -18,6 +18,7 @@ mod model_weights;
 mod reader;
 mod record;
 mod resume;
+mod rollout;
 mod serve;
 mod ssrf;
 mod warc_roundtrip;

@@ -1,0 +1,101 @@
+//! A scripted expert agent, as a [`Generator`]: for each question it knows a plan (one search query per hop,
+//! which result to browse, the answer) and writes its turns in the exact chat/tool format the policy must learn.
+//! It drives the real environment like the policy does, so its trajectories are SFT data (the demo's warm start)
+//! and a check that the rollout engine, tools and reward agree end to end.
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use super::generator::{ChatCodec, FinishReason, GenOutput, GenRequest, Generator, SamplingParams};
+use crate::error::{Error, Result};
+
+/// What the expert does for one question.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpertPlan {
+    /// One search query per hop.
+    pub queries: Vec<String>,
+    /// Per hop, a suffix of the URL to browse among that search's results (e.g. the page path).
+    pub targets: Vec<String>,
+    /// The final answer.
+    pub answer: String,
+}
+
+/// The expert: plans by question text, and the codec of the policy it teaches.
+pub struct Expert<'a> {
+    codec: &'a dyn ChatCodec,
+    plans: BTreeMap<String, ExpertPlan>,
+}
+
+impl<'a> Expert<'a> {
+    pub fn new(codec: &'a dyn ChatCodec, plans: BTreeMap<String, ExpertPlan>) -> Expert<'a> {
+        Expert { codec, plans }
+    }
+
+    /// The next turn's text for a conversation so far (`context` is the decoded prompt + response).
+    fn next_turn(&self, context: &str) -> Result<String> {
+        let plan = self
+            .plans
+            .iter()
+            .find(|(q, _)| context.contains(q.as_str()))
+            .map(|(_, p)| p)
+            .ok_or_else(|| Error::Config("expert: no plan for this question".into()))?;
+        let done = context.matches("<tool_response>").count();
+        let (hop, browse) = (done / 2, done % 2 == 1);
+        if hop >= plan.queries.len() {
+            return Ok(format!("I have found what the question asks.\n</think>\n<answer>{}</answer>", plan.answer));
+        }
+        if !browse {
+            let call = json!({"name": "web_search", "arguments": {"query": [plan.queries[hop]]}});
+            return Ok(format!(
+                "I should search for {}.\n</think>\n<tool_call>\n{call}\n</tool_call>",
+                plan.queries[hop]
+            ));
+        }
+        let last = context.rsplit("<tool_response>").next().unwrap_or("");
+        let url = result_urls(last)
+            .into_iter()
+            .find(|u| u.ends_with(plan.targets[hop].as_str()))
+            .or_else(|| result_urls(last).into_iter().next())
+            .unwrap_or_default();
+        let call = json!({"name": "browse_webpage", "arguments": {"url_list": [url]}});
+        Ok(format!("The result {url} looks relevant; I will read it.\n</think>\n<tool_call>\n{call}\n</tool_call>"))
+    }
+}
+
+/// The `"url"` values of a search observation.
+fn result_urls(observation: &str) -> Vec<String> {
+    let end = observation.find("</tool_response>").unwrap_or(observation.len());
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(observation[..end].trim()) else { return Vec::new() };
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|q| q["web_page_info_list"].as_array().cloned().unwrap_or_default())
+        .filter_map(|p| p["url"].as_str().map(str::to_string))
+        .collect()
+}
+
+impl Generator for Expert<'_> {
+    fn generate(&mut self, requests: &[GenRequest], params: &SamplingParams) -> Result<Vec<GenOutput>> {
+        let mut out = Vec::with_capacity(requests.len());
+        for req in requests {
+            let context = self.codec.decode(&req.prompt)?;
+            let text = self.next_turn(&context)?;
+            let mut tokens = self.codec.encode(&text)?;
+            let finish = if tokens.len() > params.max_new_tokens {
+                tokens.truncate(params.max_new_tokens);
+                FinishReason::Length
+            } else {
+                let stop = params.stop.iter().find(|s| text.ends_with(s.as_str())).cloned();
+                stop.map_or(FinishReason::Length, FinishReason::Stop)
+            };
+            let text = self.codec.decode(&tokens)?;
+            let n = tokens.len();
+            out.push(GenOutput { tokens, logprobs: vec![0.0; n], model_logprobs: vec![0.0; n], text, finish });
+        }
+        Ok(out)
+    }
+
+    fn codec(&self) -> &dyn ChatCodec {
+        self.codec
+    }
+}

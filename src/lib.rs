@@ -37,6 +37,8 @@
 //! # Ok(()) }
 //! ```
 pub mod agent;
+#[cfg(feature = "train")]
+pub mod config;
 pub mod data;
 pub mod env;
 pub mod error;
@@ -49,6 +51,8 @@ pub mod sim;
 pub mod snapshot;
 #[cfg(feature = "train")]
 pub mod torch_info;
+#[cfg(feature = "train")]
+pub mod train;
 pub mod web;
 
 pub use error::{Error, Result};

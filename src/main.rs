@@ -38,6 +38,13 @@ enum Command {
     /// sampling, stop strings; CPU or CUDA.
     #[cfg(feature = "train")]
     Generate(cli::generate::GenerateArgs),
+    /// Train a policy with GRPO (after an optional SFT warm start) against a snapshot, the live web or a remote
+    /// `webtape serve`; checkpoints, metrics.jsonl and curves.png in the run folder; `--resume` continues exactly.
+    #[cfg(feature = "train")]
+    Train(cli::train::TrainArgs),
+    /// Evaluate a checkpoint on a question set against a snapshot: F1 / EM / format errors / tool calls per dataset.
+    #[cfg(feature = "train")]
+    Eval(cli::train::EvalArgs),
     /// Report the build: version, features, and whether libtorch (and CUDA) load.
     Doctor,
 }
@@ -59,6 +66,10 @@ fn run(command: Command) -> Result<ExitCode> {
         Command::Record(a) => cli::record::run(a),
         Command::Sim(c) => cli::sim::run(c),
         Command::Serve(a) => cli::serve::run(a),
+        #[cfg(feature = "train")]
+        Command::Train(a) => cli::train::train(a),
+        #[cfg(feature = "train")]
+        Command::Eval(a) => cli::train::evaluate(a),
         #[cfg(feature = "train")]
         Command::Generate(a) => cli::generate::generate(a).map(|()| ExitCode::SUCCESS),
         Command::Doctor => {

@@ -5,4 +5,6 @@ pub mod record;
 pub mod serve;
 pub mod sim;
 pub mod snapshot;
+#[cfg(feature = "train")]
+pub mod train;
 pub mod web_args;

@@ -93,7 +93,7 @@ pub fn load_weights(vs: &VarStore, dir: &Path, cfg: &ModelConfig) -> Result<()> 
     Ok(())
 }
 
-fn kind_of(dtype: Dtype) -> Option<Kind> {
+pub(crate) fn kind_of(dtype: Dtype) -> Option<Kind> {
     Some(match dtype {
         Dtype::BF16 => Kind::BFloat16,
         Dtype::F16 => Kind::Half,
@@ -114,14 +114,14 @@ pub fn dtype_name(kind: Kind) -> &'static str {
 }
 
 /// A tensor as safetensors sees it: bytes are copied to the CPU when the writer asks for them.
-struct TensorView {
+pub(crate) struct TensorView {
     tensor: Tensor,
     shape: Vec<usize>,
     dtype: Dtype,
 }
 
 impl TensorView {
-    fn new(t: &Tensor) -> Result<Self> {
+    pub(crate) fn new(t: &Tensor) -> Result<Self> {
         let dtype = match t.kind() {
             Kind::BFloat16 => Dtype::BF16,
             Kind::Half => Dtype::F16,

@@ -21,4 +21,10 @@ mod resume;
 mod rollout;
 mod serve;
 mod ssrf;
+#[cfg(feature = "train")]
+mod train_grpo;
+#[cfg(feature = "train")]
+mod train_learn;
+#[cfg(feature = "train")]
+mod train_optim;
 mod warc_roundtrip;

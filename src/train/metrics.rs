@@ -1,0 +1,136 @@
+//! Training metrics: one JSON line per step in `metrics.jsonl` (appended, so a resumed run continues the file),
+//! and `curves.png` (reward, F1, KL, tool calls per rollout over steps) redrawn as training runs (plotters).
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use plotters::prelude::*;
+
+use crate::error::{Error, Result};
+
+/// Everything measured in one step.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct StepMetrics {
+    pub step: usize,
+    /// `sft` or `grpo`.
+    pub phase: String,
+    pub reward_mean: f64,
+    pub reward_std: f64,
+    pub f1: f64,
+    pub em: f64,
+    pub format_error_rate: f64,
+    pub tool_calls: f64,
+    pub response_tokens: f64,
+    pub loss: f64,
+    pub kl: f64,
+    pub entropy: f64,
+    pub clip_frac: f64,
+    pub grad_norm: f64,
+    pub tokens_per_s: f64,
+    pub env_exact: u64,
+    pub env_bm25: u64,
+    pub env_miss: u64,
+    pub seconds: f64,
+}
+
+/// The `metrics.jsonl` of a run.
+pub struct MetricsLog {
+    path: PathBuf,
+}
+
+impl MetricsLog {
+    /// The log in `run_dir`, keeping from an earlier run (resume) only the SFT steps `<= sft_done` and the GRPO
+    /// steps `<= grpo_done`: steps a crash left after the last checkpoint are dropped, as they will be redone.
+    pub fn open(run_dir: &Path, sft_done: usize, grpo_done: usize) -> Result<MetricsLog> {
+        std::fs::create_dir_all(run_dir).map_err(|e| Error::io(run_dir, e))?;
+        let path = run_dir.join("metrics.jsonl");
+        let keep = |m: &StepMetrics| if m.phase == "sft" { m.step <= sft_done } else { m.step <= grpo_done };
+        let kept: Vec<StepMetrics> = Self::read(&path)?.into_iter().filter(keep).collect();
+        let mut text = String::new();
+        for m in &kept {
+            text.push_str(&serde_json::to_string(m).map_err(|e| Error::Config(e.to_string()))?);
+            text.push('\n');
+        }
+        std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
+        Ok(MetricsLog { path })
+    }
+
+    /// Every step recorded so far (an absent file is empty).
+    pub fn read(path: &Path) -> Result<Vec<StepMetrics>> {
+        let Ok(text) = std::fs::read_to_string(path) else { return Ok(Vec::new()) };
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .enumerate()
+            .map(|(i, l)| {
+                serde_json::from_str(l)
+                    .map_err(|e| Error::bad_input(format!("{}:{}", path.display(), i + 1), e.to_string()))
+            })
+            .collect()
+    }
+
+    /// Appends one step.
+    pub fn append(&self, m: &StepMetrics) -> Result<()> {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&self.path)
+            .map_err(|e| Error::io(&self.path, e))?;
+        let line = serde_json::to_string(m).map_err(|e| Error::Config(e.to_string()))?;
+        writeln!(f, "{line}").map_err(|e| Error::io(&self.path, e))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+type Series = (&'static str, fn(&StepMetrics) -> f64);
+
+/// Draws reward, F1, KL and tool calls per rollout against the step into a PNG at `out`.
+pub fn plot(metrics: &[StepMetrics], out: &Path) -> Result<()> {
+    let err = |e: String| Error::Config(format!("plotting {}: {e}", out.display()));
+    let root = BitMapBackend::new(out, (1200, 800)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
+    let panels: [Series; 4] = [
+        ("reward (mean)", |m| m.reward_mean),
+        ("F1", |m| m.f1),
+        ("KL to reference", |m| m.kl),
+        ("tool calls per rollout", |m| m.tool_calls),
+    ];
+    for (area, (name, get)) in root.split_evenly((2, 2)).iter().zip(panels) {
+        draw_panel(area, metrics, name, get).map_err(err)?;
+    }
+    root.present().map_err(|e| err(e.to_string()))
+}
+
+fn draw_panel(
+    area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
+    metrics: &[StepMetrics],
+    name: &str,
+    get: fn(&StepMetrics) -> f64,
+) -> std::result::Result<(), String> {
+    let last = metrics.iter().map(|m| m.step).max().unwrap_or(1).max(1) as f64;
+    let values: Vec<f64> = metrics.iter().map(get).filter(|v| v.is_finite()).collect();
+    let (lo, hi) = values.iter().fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(*v), b.max(*v)));
+    let (lo, hi) = if values.is_empty() {
+        (0.0, 1.0)
+    } else if hi - lo < 1e-9 {
+        (lo - 0.5, hi + 0.5)
+    } else {
+        (lo, hi)
+    };
+    let pad = (hi - lo) * 0.05;
+    let mut chart = ChartBuilder::on(area)
+        .caption(name, ("sans-serif", 22))
+        .margin(12)
+        .x_label_area_size(30)
+        .y_label_area_size(50)
+        .build_cartesian_2d(0f64..last, (lo - pad)..(hi + pad))
+        .map_err(|e| e.to_string())?;
+    chart.configure_mesh().x_desc("step").draw().map_err(|e| e.to_string())?;
+    for (phase, color) in [("sft", RGBColor(150, 150, 150)), ("grpo", RGBColor(31, 119, 180))] {
+        let points = metrics.iter().filter(|m| m.phase == phase).map(|m| (m.step as f64, get(m)));
+        chart.draw_series(LineSeries::new(points, color.stroke_width(2))).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}

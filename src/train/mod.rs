@@ -1,0 +1,29 @@
+//! \[train\] The training-step math: batches of rollout sequences, per-token log-probs under the policy,
+//! GRPO's clipped policy loss with a low-variance KL to a frozen reference, supervised warm-start steps,
+//! our own AdamW with resumable state, and the loop around them: rollouts, checkpoints, metrics, evaluation.
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`batch`] | [`batch::Sequence`] / [`batch::TrainBatch`] (plain data), [`batch::group_advantages`] |
+//! | [`logprobs`] | packing sequences into tensors; log-probs and entropy of given tokens |
+//! | [`optim`] | AdamW (decoupled decay, bias correction), gradient-norm clipping, state on disk |
+//! | [`grpo`] | [`grpo::GrpoConfig`], [`grpo::grpo_loss`], [`grpo::StepStats`] |
+//! | [`trainer`] | [`trainer::Trainer`]: reference model, micro-batched GRPO and SFT steps |
+//! | [`run`] | the training loop (rollouts → advantages → GRPO step), SFT warm start, data order |
+//! | [`checkpoint`] | run folders: weights + optimizer + run state, `latest` |
+//! | [`metrics`] | `metrics.jsonl` and `curves.png` |
+//! | [`eval`] | per-dataset F1 / EM tables and saved trajectories |
+pub mod batch;
+pub mod checkpoint;
+pub mod eval;
+pub mod grpo;
+pub mod logprobs;
+pub mod metrics;
+pub mod optim;
+pub mod run;
+pub mod trainer;
+
+pub use batch::{group_advantages, Sequence, TrainBatch};
+pub use grpo::{grpo_loss, GrpoConfig, LossParts, StepStats};
+pub use optim::{AdamW, AdamWConfig};
+pub use trainer::Trainer;

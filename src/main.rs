@@ -45,6 +45,15 @@ enum Command {
     /// Evaluate a checkpoint on a question set against a snapshot: F1 / EM / format errors / tool calls per dataset.
     #[cfg(feature = "train")]
     Eval(cli::train::EvalArgs),
+    /// Write the scripted expert's trajectories (search, browse, answer in the policy's exact chat format)
+    /// against a snapshot: the SFT warm-start data for `[data] sft`.
+    #[cfg(feature = "train")]
+    Expert(cli::train::ExpertArgs),
+    /// Build model folders without a download: `model init` makes a tiny random Qwen2 checkpoint whose BPE
+    /// tokenizer is trained on a snapshot's text (reproducible from a seed).
+    #[cfg(feature = "train")]
+    #[command(subcommand)]
+    Model(cli::model::ModelCommand),
     /// Report the build: version, features, and whether libtorch (and CUDA) load.
     Doctor,
 }
@@ -71,7 +80,11 @@ fn run(command: Command) -> Result<ExitCode> {
         #[cfg(feature = "train")]
         Command::Eval(a) => cli::train::evaluate(a),
         #[cfg(feature = "train")]
+        Command::Expert(a) => cli::train::expert(a),
+        #[cfg(feature = "train")]
         Command::Generate(a) => cli::generate::generate(a).map(|()| ExitCode::SUCCESS),
+        #[cfg(feature = "train")]
+        Command::Model(c) => cli::model::run(c),
         Command::Doctor => {
             println!("webtape {}", env!("CARGO_PKG_VERSION"));
             #[cfg(feature = "train")]

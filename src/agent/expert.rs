@@ -62,16 +62,27 @@ impl<'a> Expert<'a> {
     }
 }
 
-/// The `"url"` values of a search observation.
+/// The `"url"` values of a search observation, also when it was cut short (not valid JSON any more).
 fn result_urls(observation: &str) -> Vec<String> {
     let end = observation.find("</tool_response>").unwrap_or(observation.len());
-    let Ok(v) = serde_json::from_str::<serde_json::Value>(observation[..end].trim()) else { return Vec::new() };
-    v.as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|q| q["web_page_info_list"].as_array().cloned().unwrap_or_default())
-        .filter_map(|p| p["url"].as_str().map(str::to_string))
-        .collect()
+    let mut rest = &observation[..end];
+    let mut urls = Vec::new();
+    while let Some(at) = rest.find("\"url\":") {
+        rest = rest[at + 6..].trim_start();
+        let Some(body) = rest.strip_prefix('"') else { continue };
+        let mut escaped = false;
+        let close = body.char_indices().find(|&(_, c)| {
+            let hit = c == '"' && !escaped;
+            escaped = c == '\\' && !escaped;
+            hit
+        });
+        let Some((close, _)) = close else { break };
+        if let Ok(url) = serde_json::from_str::<String>(&rest[..close + 2]) {
+            urls.push(url);
+        }
+        rest = &body[close + 1..];
+    }
+    urls
 }
 
 impl Generator for Expert<'_> {
@@ -97,5 +108,18 @@ impl Generator for Expert<'_> {
 
     fn codec(&self) -> &dyn ChatCodec {
         self.codec
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::result_urls;
+
+    #[test]
+    fn urls_are_found_in_whole_and_cut_observations() {
+        let obs = r#"[{"search_query":"a","web_page_info_list":[{"title":"T \"q\"","url":"http://x/a?b=\"1\"","quick_summary":"s"},{"title":"U","url":"http://x/b","quick_summary":"long"#;
+        assert_eq!(result_urls(obs), ["http://x/a?b=\"1\"", "http://x/b"]);
+        assert_eq!(result_urls(&format!("{obs}\"}}]}}]\n</tool_response>")), ["http://x/a?b=\"1\"", "http://x/b"]);
+        assert_eq!(result_urls(r#"[{"url":"http://x/c"#), Vec::<String>::new(), "a URL cut in half is not used");
     }
 }

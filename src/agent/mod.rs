@@ -11,5 +11,5 @@ pub mod reward;
 pub mod rollout;
 pub mod tools;
 
-pub use rollout::{rollout, InvalidAction, RolloutConfig, Task, Trajectory, Turn};
+pub use rollout::{rollout, rollout_timed, InvalidAction, RolloutConfig, RolloutTimes, Task, Trajectory, Turn};
 pub use tools::{RemoteEnv, Tools};

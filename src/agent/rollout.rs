@@ -104,6 +104,13 @@ impl Trajectory {
     }
 }
 
+/// Wall-clock seconds a rollout spent generating and waiting for tools (for timing reports, never for results).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RolloutTimes {
+    pub generate_s: f64,
+    pub tools_s: f64,
+}
+
 /// Rolls out `n` samples of every task with `generator`, tools from `tools`, "today" = `date`.
 #[allow(clippy::too_many_arguments)]
 pub fn rollout(
@@ -117,6 +124,23 @@ pub fn rollout(
     seed: u64,
     runtime: &tokio::runtime::Runtime,
 ) -> Result<Vec<Trajectory>> {
+    rollout_timed(generator, tools, tasks, n, date, max_queries, cfg, seed, runtime).map(|(t, _)| t)
+}
+
+/// [`rollout`], also returning where the time went.
+#[allow(clippy::too_many_arguments)]
+pub fn rollout_timed(
+    generator: &mut dyn Generator,
+    tools: &Tools,
+    tasks: &[Task],
+    n: usize,
+    date: &str,
+    max_queries: usize,
+    cfg: &RolloutConfig,
+    seed: u64,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<(Vec<Trajectory>, RolloutTimes)> {
+    let mut times = RolloutTimes::default();
     let mut trajs = Vec::with_capacity(tasks.len() * n);
     for task in tasks {
         let prompt = initial_prompt(generator.codec(), &task.question, date, max_queries, &cfg.format)?;
@@ -144,8 +168,12 @@ pub fn rollout(
         if live.is_empty() {
             break;
         }
+        let clock = std::time::Instant::now();
         let actions = generate_turn(generator, &mut trajs, &live, cfg, seed, turn)?;
+        times.generate_s += clock.elapsed().as_secs_f64();
+        let clock = std::time::Instant::now();
         let calls = run_tools(tools, &mut trajs, &mut episodes, &actions, runtime)?;
+        times.tools_s += clock.elapsed().as_secs_f64();
         let mut still = Vec::new();
         for (i, action) in actions {
             let observation = match action {
@@ -174,7 +202,7 @@ pub fn rollout(
         }
         t.score = score(t.answer.as_deref(), &t.task.answers);
     }
-    Ok(trajs)
+    Ok((trajs, times))
 }
 
 /// Generates one turn for every live rollout; returns each one's parsed action.

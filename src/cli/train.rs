@@ -6,12 +6,14 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use webtape::agent::{RemoteEnv, RolloutConfig, Task, Tools, Trajectory};
+use webtape::agent::expert::{Expert, ExpertPlan};
+use webtape::agent::{rollout, RemoteEnv, RolloutConfig, Task, Tools, Trajectory};
 use webtape::config::TrainConfig;
 use webtape::env::{EnvConfig, Environment, LiveWeb, Mode};
-use webtape::model::{parse_device, parse_kind, Policy};
-use webtape::train::checkpoint::{self, TrainerState};
-use webtape::train::{eval, run, Trainer};
+use webtape::model::codec::TextCodec;
+use webtape::model::{parse_device, Policy};
+use webtape::train::checkpoint;
+use webtape::train::{eval, run};
 use webtape::web::Fetcher;
 
 use super::web_args::WebArgs;
@@ -39,12 +41,15 @@ pub struct EvalArgs {
     /// Checkpoint folder (e.g. runs/exp1/step-000300).
     #[arg(long)]
     model: PathBuf,
-    /// Snapshot to replay.
+    /// A training config: its environment rules, rollout limits, snapshot and test questions are used.
     #[arg(long)]
-    snapshot: PathBuf,
-    /// Question file (JSONL, text or parquet; `data_source` groups the table).
+    config: Option<PathBuf>,
+    /// Snapshot to replay (default: the config's).
     #[arg(long)]
-    data: PathBuf,
+    snapshot: Option<PathBuf>,
+    /// Question file (JSONL, text or parquet; `data_source` groups the table; default: the config's test set).
+    #[arg(long)]
+    data: Option<PathBuf>,
     /// Output folder for table.md, table.csv, trajectories.jsonl (default: <model>/eval).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -101,65 +106,168 @@ pub fn train(a: TrainArgs) -> Result<ExitCode> {
         cfg.run_dir = dir.clone();
     }
     std::fs::create_dir_all(&cfg.run_dir).with_context(|| format!("creating {}", cfg.run_dir.display()))?;
-    let device = parse_device(&cfg.model.device)?;
-    let kind = cfg.model.dtype.as_deref().map(parse_kind).transpose()?;
-    let resumed = match &a.resume {
-        Some(dir) => {
-            Some(checkpoint::latest(dir)?.with_context(|| format!("{} has no checkpoint to resume", dir.display()))?)
-        }
-        None => None,
-    };
-    let model_dir = resumed.as_ref().map_or(cfg.model.path.clone(), |(d, _)| d.clone());
-    let mut policy = Policy::load(&model_dir, device, kind)?;
-    // The KL reference is always the run's starting checkpoint, also after a resume.
-    let mut trainer = match &resumed {
-        Some(_) => Trainer::with_reference(&policy, &cfg.model.path, cfg.grpo.clone())?,
-        None => Trainer::new(&policy, cfg.grpo.clone())?,
-    };
-    let state = match &resumed {
-        Some((dir, state)) => {
-            trainer.load_state(&policy, dir)?;
-            eprintln!("resuming {} at step {} (sft {})", cfg.run_dir.display(), state.step, state.sft_step);
-            state.clone()
-        }
-        None => TrainerState { seed: cfg.train.seed, ..TrainerState::default() },
-    };
     let (tools, date) = tools(&cfg, &a)?;
     let tasks = tasks(&cfg.data.train)?;
-    let state = match &cfg.data.sft {
-        Some(path) if state.sft_step < cfg.train.sft_steps => {
-            run::run_sft(&cfg, &mut policy, &mut trainer, &read_trajectories(path)?, state)?
-        }
-        _ => state,
+    let expert = match &cfg.data.sft {
+        Some(path) if cfg.train.sft_steps > 0 => read_trajectories(path)?,
+        _ => Vec::new(),
     };
-    let bar = webtape::progress::bar(cfg.train.steps as u64, "grpo");
-    bar.set_position(state.step as u64);
-    let state = run::run_grpo(&cfg, &mut policy, &mut trainer, &tools, &tasks, &date, state, &bar)?;
-    bar.finish_and_clear();
-    run::redraw(&cfg.run_dir);
+    let state = run::train(&cfg, &tools, &tasks, &expert, &date, a.resume.is_some())?;
     println!(
-        "trained {} steps; checkpoint {}; metrics {}; curves {}",
+        "trained {} GRPO steps (after {} SFT steps); checkpoint {}; metrics {}; curves {}",
         state.step,
+        state.sft_step,
         checkpoint::step_dir(&cfg.run_dir, state.step).display(),
         cfg.run_dir.join("metrics.jsonl").display(),
         cfg.run_dir.join("curves.png").display()
     );
     if let Tools::Local(env) = &tools {
-        println!("run digest {}", env.run_log().digest());
+        let c = env.run_log().coverage();
+        println!(
+            "tool calls: {} exact, {} bm25, {} miss; run digest {}",
+            c.exact,
+            c.bm25,
+            c.miss,
+            env.run_log().digest()
+        );
         env.close()?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
+/// Environment rules, rollout settings, snapshot and questions for `eval` and `expert`: from `--config`, else
+/// defaults; flags win.
+fn eval_setup(
+    config: Option<&std::path::Path>,
+) -> Result<(EnvConfig, RolloutConfig, Option<PathBuf>, Option<PathBuf>)> {
+    match config {
+        Some(path) => {
+            let cfg = TrainConfig::from_file(path)?;
+            Ok((cfg.env.rules, cfg.rollout, cfg.env.snapshot, cfg.data.test))
+        }
+        None => Ok((EnvConfig::default(), RolloutConfig::default(), None, None)),
+    }
+}
+
 pub fn evaluate(a: EvalArgs) -> Result<ExitCode> {
+    let (rules, rollout_cfg, snapshot, test) = eval_setup(a.config.as_deref())?;
+    let snapshot = a.snapshot.or(snapshot).context("give --snapshot (or --config with [env] snapshot)")?;
+    let data = a.data.or(test).context("give --data (or --config with [data] test)")?;
     let mut policy = Policy::load(&a.model, parse_device(&a.device)?, None)?;
-    let env = Environment::replay(&a.snapshot, EnvConfig::default(), None)?;
+    let max_queries = rules.max_queries;
+    let env = Arc::new(Environment::replay(&snapshot, rules, None)?);
     let date = env.snapshot_date().unwrap_or_default();
-    let tools = Tools::Local(Arc::new(env));
-    let cfg = RolloutConfig { temperature: a.temperature, ..RolloutConfig::default() };
+    let tools = Tools::Local(env.clone());
+    let cfg = RolloutConfig { temperature: a.temperature, ..rollout_cfg };
     let out = a.out.unwrap_or_else(|| a.model.join("eval"));
-    let rows = eval::evaluate(&mut policy, &tools, &tasks(&a.data)?, &date, 3, &cfg, a.seed, &out)?;
+    let rows = eval::evaluate(&mut policy, &tools, &tasks(&data)?, &date, max_queries, &cfg, a.seed, &out)?;
     print!("{}", eval::markdown(&rows));
+    let c = env.run_log().coverage();
+    println!("tool calls: {} exact, {} bm25, {} miss; run digest {}", c.exact, c.bm25, c.miss, env.run_log().digest());
     println!("wrote {}/table.md, table.csv, trajectories.jsonl", out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct ExpertArgs {
+    /// The training config: snapshot, environment rules, rollout limits and the policy's tokenizer come from it.
+    #[arg(long)]
+    config: PathBuf,
+    /// Questions with expert plans (`webtape sim questions` output: `expert_queries`, `support`, `answers`);
+    /// default: the config's training set.
+    #[arg(long)]
+    questions: Option<PathBuf>,
+    /// Where to write the trajectories (JSONL), for `[data] sft`.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// One question with the expert's plan, as `webtape sim questions` writes it.
+#[derive(serde::Deserialize)]
+struct PlannedQuestion {
+    id: String,
+    question: String,
+    answers: Vec<String>,
+    expert_queries: Vec<String>,
+    support: Vec<String>,
+    #[serde(default)]
+    data_source: Option<String>,
+}
+
+fn planned(path: &std::path::Path) -> Result<Vec<PlannedQuestion>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(i, l)| {
+            serde_json::from_str(l).with_context(|| {
+                format!(
+                    "{}:{}: not a question with an expert plan (question, answers, expert_queries, support)",
+                    path.display(),
+                    i + 1
+                )
+            })
+        })
+        .collect()
+}
+
+/// `webtape expert`: the scripted expert's trajectories (search, browse, answer in the policy's chat format)
+/// against the replayed snapshot; only those that earn the full reward are kept.
+pub fn expert(a: ExpertArgs) -> Result<ExitCode> {
+    let cfg = TrainConfig::from_file(&a.config)?;
+    let snapshot = cfg.env.snapshot.as_deref().context("[env] snapshot is not set")?;
+    let rows = planned(a.questions.as_deref().unwrap_or(&cfg.data.train))?;
+    let codec = TextCodec::from_dir(&cfg.model.path)?;
+    let plans = rows
+        .iter()
+        .map(|r| {
+            (
+                r.question.clone(),
+                ExpertPlan {
+                    queries: r.expert_queries.clone(),
+                    targets: r.support.clone(),
+                    answer: r.answers.first().cloned().unwrap_or_default(),
+                },
+            )
+        })
+        .collect();
+    let tasks: Vec<Task> = rows
+        .into_iter()
+        .map(|r| Task { id: r.id, question: r.question, answers: r.answers, data_source: r.data_source })
+        .collect();
+    let env = Arc::new(Environment::replay(snapshot, cfg.env.rules.clone(), cfg.env.reader_model.clone())?);
+    let date = env.snapshot_date().unwrap_or_default();
+    let runtime = tokio::runtime::Runtime::new()?;
+    let trajs = rollout(
+        &mut Expert::new(&codec, plans),
+        &Tools::Local(env.clone()),
+        &tasks,
+        1,
+        &date,
+        cfg.env.rules.max_queries,
+        &cfg.rollout,
+        cfg.train.seed,
+        &runtime,
+    )?;
+    let total = trajs.len();
+    let mut out = String::new();
+    let mut kept = 0;
+    for t in trajs.iter().filter(|t| t.score.reward >= 1.0) {
+        out.push_str(&serde_json::to_string(t)?);
+        out.push('\n');
+        kept += 1;
+    }
+    std::fs::write(&a.out, out).with_context(|| format!("writing {}", a.out.display()))?;
+    if let Some(t) = trajs.iter().find(|t| t.score.reward < 1.0) {
+        let last = t.turns.last().map(|turn| turn.text.as_str()).unwrap_or("");
+        eprintln!(
+            "first failed expert trajectory ({}): {}; its last turn: {last:?}",
+            t.task.id,
+            t.format_error.as_deref().unwrap_or("wrong answer")
+        );
+    }
+    let c = env.run_log().coverage();
+    println!("{kept} of {total} expert trajectories earned the full reward; wrote {}", a.out.display());
+    println!("tool calls: {} exact, {} bm25, {} miss; run digest {}", c.exact, c.bm25, c.miss, env.run_log().digest());
     Ok(ExitCode::SUCCESS)
 }

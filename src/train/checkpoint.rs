@@ -24,10 +24,22 @@ pub fn step_dir(run_dir: &Path, step: usize) -> PathBuf {
     run_dir.join(format!("step-{step:06}"))
 }
 
-/// Writes a checkpoint and points `latest` at it.
+/// The folder of the checkpoint taken when the SFT warm start ends (the KL reference of the GRPO phase).
+pub fn sft_dir(run_dir: &Path) -> PathBuf {
+    run_dir.join("sft")
+}
+
+/// Writes the checkpoint after `state.step` GRPO steps and points `latest` at it.
 pub fn save(run_dir: &Path, policy: &Policy, trainer: &Trainer, state: &TrainerState) -> Result<PathBuf> {
-    let dir = step_dir(run_dir, state.step);
-    let tmp = run_dir.join(format!(".tmp-step-{:06}", state.step));
+    save_as(&step_dir(run_dir, state.step), policy, trainer, state)
+}
+
+/// Writes a checkpoint into `dir` (inside the run folder) and points `latest` at it.
+pub fn save_as(dir: &Path, policy: &Policy, trainer: &Trainer, state: &TrainerState) -> Result<PathBuf> {
+    let run_dir = dir.parent().ok_or_else(|| Error::checkpoint(dir, "a checkpoint folder needs a run folder"))?;
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = dir.to_path_buf();
+    let tmp = run_dir.join(format!(".tmp-{name}"));
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
     }
@@ -42,7 +54,6 @@ pub fn save(run_dir: &Path, policy: &Policy, trainer: &Trainer, state: &TrainerS
     }
     std::fs::rename(&tmp, &dir).map_err(|e| Error::io(&dir, e))?;
     let latest = run_dir.join("latest");
-    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     std::fs::write(&latest, format!("{name}\n")).map_err(|e| Error::io(&latest, e))?;
     Ok(dir)
 }

@@ -7,7 +7,7 @@ use plotters::prelude::*;
 
 use crate::error::{Error, Result};
 
-/// Everything measured in one step.
+/// Everything measured in one step that follows from the seed and the data: byte-identical across reruns.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct StepMetrics {
@@ -26,62 +26,93 @@ pub struct StepMetrics {
     pub entropy: f64,
     pub clip_frac: f64,
     pub grad_norm: f64,
-    pub tokens_per_s: f64,
     pub env_exact: u64,
     pub env_bm25: u64,
     pub env_miss: u64,
-    pub seconds: f64,
 }
 
-/// The `metrics.jsonl` of a run.
+/// Where one step's wall-clock time went (`timing.jsonl`; differs between reruns, so kept apart).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct StepTiming {
+    pub step: usize,
+    pub phase: String,
+    pub seconds: f64,
+    pub generate_s: f64,
+    pub tools_s: f64,
+    pub train_s: f64,
+    /// Tokens the policy generated per second of generation.
+    pub generated_tokens_per_s: f64,
+    /// Tokens (prompt + response) the update processed per second of training.
+    pub train_tokens_per_s: f64,
+}
+
+/// `metrics.jsonl` and `timing.jsonl` of a run.
 pub struct MetricsLog {
     path: PathBuf,
+    timing: PathBuf,
 }
 
 impl MetricsLog {
-    /// The log in `run_dir`, keeping from an earlier run (resume) only the SFT steps `<= sft_done` and the GRPO
+    /// The logs in `run_dir`, keeping from an earlier run (resume) only the SFT steps `<= sft_done` and the GRPO
     /// steps `<= grpo_done`: steps a crash left after the last checkpoint are dropped, as they will be redone.
     pub fn open(run_dir: &Path, sft_done: usize, grpo_done: usize) -> Result<MetricsLog> {
         std::fs::create_dir_all(run_dir).map_err(|e| Error::io(run_dir, e))?;
-        let path = run_dir.join("metrics.jsonl");
-        let keep = |m: &StepMetrics| if m.phase == "sft" { m.step <= sft_done } else { m.step <= grpo_done };
-        let kept: Vec<StepMetrics> = Self::read(&path)?.into_iter().filter(keep).collect();
-        let mut text = String::new();
-        for m in &kept {
-            text.push_str(&serde_json::to_string(m).map_err(|e| Error::Config(e.to_string()))?);
-            text.push('\n');
+        let log = MetricsLog { path: run_dir.join("metrics.jsonl"), timing: run_dir.join("timing.jsonl") };
+        for path in [&log.path, &log.timing] {
+            truncate(path, sft_done, grpo_done)?;
         }
-        std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
-        Ok(MetricsLog { path })
+        Ok(log)
     }
 
     /// Every step recorded so far (an absent file is empty).
     pub fn read(path: &Path) -> Result<Vec<StepMetrics>> {
-        let Ok(text) = std::fs::read_to_string(path) else { return Ok(Vec::new()) };
-        text.lines()
-            .filter(|l| !l.trim().is_empty())
-            .enumerate()
-            .map(|(i, l)| {
-                serde_json::from_str(l)
-                    .map_err(|e| Error::bad_input(format!("{}:{}", path.display(), i + 1), e.to_string()))
-            })
-            .collect()
+        read_lines(path)
     }
 
-    /// Appends one step.
-    pub fn append(&self, m: &StepMetrics) -> Result<()> {
-        let mut f = std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(&self.path)
-            .map_err(|e| Error::io(&self.path, e))?;
-        let line = serde_json::to_string(m).map_err(|e| Error::Config(e.to_string()))?;
-        writeln!(f, "{line}").map_err(|e| Error::io(&self.path, e))
+    /// Appends one step to both files.
+    pub fn append(&self, m: &StepMetrics, t: &StepTiming) -> Result<()> {
+        append_line(&self.path, m)?;
+        append_line(&self.timing, t)
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+fn read_lines<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>> {
+    let Ok(text) = std::fs::read_to_string(path) else { return Ok(Vec::new()) };
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(i, l)| {
+            serde_json::from_str(l)
+                .map_err(|e| Error::bad_input(format!("{}:{}", path.display(), i + 1), e.to_string()))
+        })
+        .collect()
+}
+
+/// Keeps the lines of steps already checkpointed (a torn last line, from a crash mid-write, is dropped).
+fn truncate(path: &Path, sft_done: usize, grpo_done: usize) -> Result<()> {
+    let Ok(text) = std::fs::read_to_string(path) else { return Ok(()) };
+    let mut kept = String::new();
+    for line in text.lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+        let step = v["step"].as_u64().unwrap_or(u64::MAX) as usize;
+        let keep = if v["phase"] == "sft" { step <= sft_done } else { step <= grpo_done };
+        if keep {
+            kept.push_str(line);
+            kept.push('\n');
+        }
+    }
+    std::fs::write(path, kept).map_err(|e| Error::io(path, e))
+}
+
+fn append_line<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
+    let mut f = std::fs::OpenOptions::new().append(true).create(true).open(path).map_err(|e| Error::io(path, e))?;
+    let line = serde_json::to_string(value).map_err(|e| Error::Config(e.to_string()))?;
+    writeln!(f, "{line}").map_err(|e| Error::io(path, e))
 }
 
 type Series = (&'static str, fn(&StepMetrics) -> f64);

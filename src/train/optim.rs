@@ -5,6 +5,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use safetensors::SafeTensors;
+
+/// The metadata key of an optimizer state file (its value: the update count of every parameter, as JSON).
+const FORMAT: &str = "webtape-adamw-1";
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 
@@ -137,7 +140,9 @@ impl AdamW {
         Ok(())
     }
 
-    /// Writes the state to `path` (safetensors: `<name>.exp_avg`, `<name>.exp_avg_sq`; steps in the metadata).
+    /// Writes the state to `path` (safetensors: `<name>.exp_avg`, `<name>.exp_avg_sq`; steps in the metadata
+    /// under the one key `webtape-adamw-1`: one key, because safetensors writes its metadata map in hash order,
+    /// and the file must be byte-identical across reruns).
     pub fn save(&self, path: &Path) -> Result<()> {
         let mut views = Vec::with_capacity(2 * self.state.len());
         let mut steps = BTreeMap::new();
@@ -147,8 +152,7 @@ impl AdamW {
             steps.insert(name.clone(), st.step);
         }
         let steps = serde_json::to_string(&steps).map_err(|e| Error::Config(e.to_string()))?;
-        let metadata =
-            HashMap::from([("format".to_string(), "webtape-adamw-1".to_string()), ("steps".to_string(), steps)]);
+        let metadata = HashMap::from([(FORMAT.to_string(), steps)]);
         safetensors::serialize_to_file(views, Some(metadata), path).map_err(|e| Error::checkpoint(path, e.to_string()))
     }
 
@@ -159,11 +163,11 @@ impl AdamW {
         let bad = |msg: String| Error::checkpoint(path, msg);
         let (_, meta) = SafeTensors::read_metadata(&bytes).map_err(|e| bad(e.to_string()))?;
         let meta = meta.metadata().clone().unwrap_or_default();
-        if meta.get("format").map(String::as_str) != Some("webtape-adamw-1") {
-            return Err(bad("not a webtape optimizer state (format webtape-adamw-1)".into()));
-        }
-        let steps: BTreeMap<String, u64> = serde_json::from_str(meta.get("steps").map_or("", |s| s.as_str()))
-            .map_err(|e| bad(format!("bad steps metadata: {e}")))?;
+        let Some(steps) = meta.get(FORMAT) else {
+            return Err(bad(format!("not a webtape optimizer state (no {FORMAT} metadata)")));
+        };
+        let steps: BTreeMap<String, u64> =
+            serde_json::from_str(steps).map_err(|e| bad(format!("bad steps metadata: {e}")))?;
         let st = SafeTensors::deserialize(&bytes).map_err(|e| bad(e.to_string()))?;
         let by_name: HashMap<&str, &Tensor> = params.iter().map(|(n, t)| (n.as_str(), t)).collect();
         let mut state = BTreeMap::new();

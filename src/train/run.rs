@@ -6,12 +6,13 @@ use std::path::Path;
 use std::time::Instant;
 
 use super::checkpoint::{self, TrainerState};
-use super::metrics::{plot, MetricsLog, StepMetrics};
+use super::metrics::{plot, MetricsLog, StepMetrics, StepTiming};
 use super::{group_advantages, Sequence, StepStats, TrainBatch, Trainer};
-use crate::agent::{rollout, Task, Tools, Trajectory};
+use crate::agent::{rollout_timed, Task, Tools, Trajectory};
 use crate::config::TrainConfig;
 use crate::error::Result;
-use crate::model::policy::Policy;
+use crate::model::policy::{parse_device, parse_kind, Policy};
+use crate::Error;
 
 /// The tasks of step `step`: positions `step*q .. step*q+q` of an endless sequence of seeded epoch shuffles.
 pub fn tasks_for_step(tasks: &[Task], step: usize, per_step: usize, seed: u64) -> Vec<Task> {
@@ -102,7 +103,7 @@ pub fn run_grpo(
         let step_tasks = tasks_for_step(tasks, state.step, t.questions_per_step, t.seed);
         let seed = t.seed.wrapping_add(1 + state.step as u64).wrapping_mul(0x2545_F491_4F6C_DD1D);
         let env_before = env_counts(tools);
-        let trajs = rollout(
+        let (trajs, times) = rollout_timed(
             policy,
             tools,
             &step_tasks,
@@ -115,6 +116,7 @@ pub fn run_grpo(
         )?;
         let rewards: Vec<f32> = trajs.iter().map(|t| t.score.reward).collect();
         let advantages = group_advantages(&rewards, t.samples_per_question)?;
+        let train_clock = Instant::now();
         let stats = trainer.grpo_step(policy, &batch_of(&trajs, &advantages))?;
         let mut m = StepMetrics { step: state.step + 1, phase: "grpo".into(), ..StepMetrics::default() };
         rollout_metrics(&trajs, &mut m);
@@ -122,18 +124,31 @@ pub fn run_grpo(
         let env_after = env_counts(tools);
         (m.env_exact, m.env_bm25, m.env_miss) =
             (env_after.0 - env_before.0, env_after.1 - env_before.1, env_after.2 - env_before.2);
-        m.seconds = started.elapsed().as_secs_f64();
-        m.tokens_per_s = trajs.iter().map(|t| t.response_ids.len()).sum::<usize>() as f64 / m.seconds.max(1e-9);
-        log.append(&m)?;
+        let generated = trajs.iter().map(|t| t.loss_mask.iter().filter(|&&b| b == 1).count()).sum::<usize>();
+        let timing = StepTiming {
+            step: m.step,
+            phase: m.phase.clone(),
+            seconds: started.elapsed().as_secs_f64(),
+            generate_s: times.generate_s,
+            tools_s: times.tools_s,
+            train_s: train_clock.elapsed().as_secs_f64(),
+            generated_tokens_per_s: generated as f64 / times.generate_s.max(1e-9),
+            train_tokens_per_s: batch_tokens(&trajs) as f64 / train_clock.elapsed().as_secs_f64().max(1e-9),
+        };
+        log.append(&m, &timing)?;
         state.step += 1;
         progress.set_position(state.step as u64);
-        progress.set_message(format!("reward {:.3} f1 {:.3}", m.reward_mean, m.f1));
+        progress.set_message(format!("reward {:.3} f1 {:.3} kl {:.4}", m.reward_mean, m.f1, m.kl));
         if state.step % t.save_every == 0 || state.step == t.steps {
             checkpoint::save(&cfg.run_dir, policy, trainer, &state)?;
             redraw(&cfg.run_dir);
         }
     }
     Ok(state)
+}
+
+fn batch_tokens(trajs: &[Trajectory]) -> usize {
+    trajs.iter().map(|t| t.prompt_ids.len() + t.response_ids.len()).sum()
 }
 
 /// Exact / BM25 / miss answers the in-process environment gave so far (zeros for a remote one).
@@ -147,9 +162,10 @@ fn env_counts(tools: &Tools) -> (u64, u64, u64) {
     }
 }
 
-/// Redraws `curves.png` from `metrics.jsonl` (a plotting failure is reported, not fatal).
+/// Redraws `curves.png` from the GRPO steps of `metrics.jsonl` (a plotting failure is reported, not fatal).
 pub fn redraw(run_dir: &Path) {
-    let metrics = MetricsLog::read(&run_dir.join("metrics.jsonl")).unwrap_or_default();
+    let mut metrics = MetricsLog::read(&run_dir.join("metrics.jsonl")).unwrap_or_default();
+    metrics.retain(|m| m.phase == "grpo");
     if let Err(e) = plot(&metrics, &run_dir.join("curves.png")) {
         eprintln!("warning: {e}");
     }
@@ -162,6 +178,7 @@ pub fn run_sft(
     trainer: &mut Trainer,
     expert: &[Trajectory],
     mut state: TrainerState,
+    progress: &indicatif::ProgressBar,
 ) -> Result<TrainerState> {
     let log = MetricsLog::open(&cfg.run_dir, state.sft_step, 0)?;
     let t = &cfg.train;
@@ -177,11 +194,97 @@ pub fn run_sft(
         let mut m = StepMetrics { step: state.sft_step + 1, phase: "sft".into(), ..StepMetrics::default() };
         rollout_metrics(&picked, &mut m);
         update_metrics(&stats, &mut m);
-        m.seconds = started.elapsed().as_secs_f64();
-        log.append(&m)?;
+        let seconds = started.elapsed().as_secs_f64();
+        let timing = StepTiming {
+            step: m.step,
+            phase: m.phase.clone(),
+            seconds,
+            train_s: seconds,
+            train_tokens_per_s: batch_tokens(&picked) as f64 / seconds.max(1e-9),
+            ..StepTiming::default()
+        };
+        log.append(&m, &timing)?;
         state.sft_step += 1;
+        progress.set_position(state.sft_step as u64);
+        progress.set_message(format!("loss {:.3}", m.loss));
     }
     Ok(state)
+}
+
+/// A whole run: loads the starting checkpoint (or, with `resume`, the run folder's latest one), runs the SFT
+/// warm start on `expert` trajectories if the schedule asks for it (checkpoint `sft/`, which becomes the KL
+/// reference), then GRPO to `cfg.train.steps`. A resumed run gives the same results as an uninterrupted one.
+pub fn train(
+    cfg: &TrainConfig,
+    tools: &Tools,
+    tasks: &[Task],
+    expert: &[Trajectory],
+    date: &str,
+    resume: bool,
+) -> Result<TrainerState> {
+    let device = parse_device(&cfg.model.device)?;
+    let kind = cfg.model.dtype.as_deref().map(parse_kind).transpose()?;
+    let digest = config_digest(cfg)?;
+    let resumed = start_point(cfg, resume, &digest)?;
+    let (mut policy, mut state) = match &resumed {
+        Some((dir, state)) => (Policy::load(dir, device, kind)?, state.clone()),
+        None => (
+            Policy::load(&cfg.model.path, device, kind)?,
+            TrainerState { seed: cfg.train.seed, config_digest: digest, ..TrainerState::default() },
+        ),
+    };
+    let sft = cfg.train.sft_steps > 0 && !expert.is_empty();
+    if sft && state.step == 0 && state.sft_step < cfg.train.sft_steps {
+        let mut trainer = Trainer::new(&policy, super::GrpoConfig { lr: cfg.train.sft_lr, ..cfg.grpo.clone() })?;
+        let bar = crate::progress::bar(cfg.train.sft_steps as u64, "sft");
+        state = run_sft(cfg, &mut policy, &mut trainer, expert, state, &bar)?;
+        bar.finish_and_clear();
+        checkpoint::save_as(&checkpoint::sft_dir(&cfg.run_dir), &policy, &trainer, &state)?;
+    }
+    let mut trainer = match &resumed {
+        Some((dir, saved)) if saved.step > 0 => {
+            let reference = if sft { checkpoint::sft_dir(&cfg.run_dir) } else { cfg.model.path.clone() };
+            let mut trainer = Trainer::with_reference(&policy, &reference, cfg.grpo.clone())?;
+            trainer.load_state(&policy, dir)?;
+            trainer
+        }
+        _ => Trainer::new(&policy, cfg.grpo.clone())?,
+    };
+    let bar = crate::progress::bar(cfg.train.steps as u64, "grpo");
+    bar.set_position(state.step as u64);
+    let state = run_grpo(cfg, &mut policy, &mut trainer, tools, tasks, date, state, &bar)?;
+    bar.finish_and_clear();
+    redraw(&cfg.run_dir);
+    Ok(state)
+}
+
+/// The checkpoint to continue from (`resume`), or none for a fresh run, which must not overwrite an old one.
+fn start_point(cfg: &TrainConfig, resume: bool, digest: &str) -> Result<Option<(std::path::PathBuf, TrainerState)>> {
+    let latest = checkpoint::latest(&cfg.run_dir)?;
+    match (resume, latest) {
+        (false, Some((dir, _))) => Err(Error::Config(format!(
+            "{} already holds a run (latest checkpoint {}); continue it with --resume {}, or set another run_dir",
+            cfg.run_dir.display(),
+            dir.display(),
+            cfg.run_dir.display()
+        ))),
+        (false, None) => Ok(None),
+        (true, None) => Err(Error::Config(format!("{} has no checkpoint to resume", cfg.run_dir.display()))),
+        (true, Some((_, state))) if state.config_digest != digest => Err(Error::Config(format!(
+            "{} was started with another configuration; only [train] steps may change on --resume",
+            cfg.run_dir.display()
+        ))),
+        (true, Some(found)) => Ok(Some(found)),
+    }
+}
+
+/// A digest of everything in the configuration that shapes results (not the run folder or the step count).
+pub fn config_digest(cfg: &TrainConfig) -> Result<String> {
+    let mut c = cfg.clone();
+    c.run_dir = Default::default();
+    c.train.steps = 0;
+    let json = serde_json::to_vec(&c).map_err(|e| Error::Config(e.to_string()))?;
+    Ok(blake3::hash(&json).to_hex()[..16].to_string())
 }
 
 #[cfg(test)]

@@ -14,6 +14,8 @@ mod model_forward;
 #[cfg(feature = "train")]
 mod model_generate;
 #[cfg(feature = "train")]
+mod model_init;
+#[cfg(feature = "train")]
 mod model_weights;
 mod reader;
 mod record;
@@ -27,4 +29,6 @@ mod train_grpo;
 mod train_learn;
 #[cfg(feature = "train")]
 mod train_optim;
+#[cfg(feature = "train")]
+mod train_run;
 mod warc_roundtrip;

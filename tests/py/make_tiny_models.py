@@ -92,7 +92,7 @@ def model_configs(vocab, tok):
     eos, pad = tok.token_to_id("<|im_end|>"), tok.token_to_id("<|endoftext|>")
     common = dict(
         vocab_size=vocab, hidden_size=64, intermediate_size=96, num_attention_heads=4, num_key_value_heads=2,
-        max_position_embeddings=256, rms_norm_eps=1e-6, initializer_range=0.2, eos_token_id=eos,
+        max_position_embeddings=4096, rms_norm_eps=1e-6, initializer_range=0.2, eos_token_id=eos,
         pad_token_id=pad, bos_token_id=pad,
     )
     return {

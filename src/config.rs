@@ -102,6 +102,9 @@ pub struct TrainConfig {
     pub grpo: crate::train::GrpoConfig,
     #[serde(default)]
     pub train: Schedule,
+    /// A tiny model to build with `webtape model init --config` when [model] path does not exist yet.
+    #[serde(default)]
+    pub init: Option<crate::model::init::InitSpec>,
 }
 
 impl TrainConfig {
@@ -129,6 +132,9 @@ impl TrainConfig {
         }
         if self.env.snapshot.is_none() && self.env.remote.is_none() {
             return Err(Error::Config("[env] needs `snapshot` (a folder) or `remote` (a webtape serve URL)".into()));
+        }
+        if let Some(init) = &self.init {
+            init.validate()?;
         }
         self.env.rules.validate()
     }

@@ -1,6 +1,8 @@
 //! The subcommands of the `webtape` binary, one module each; each parses flags into one library call.
 #[cfg(feature = "train")]
 pub mod generate;
+#[cfg(feature = "train")]
+pub mod model;
 pub mod record;
 pub mod serve;
 pub mod sim;

@@ -56,6 +56,15 @@ pub enum SimCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Write every page of the sim world as JSONL `{"path", "title"}` (the titles make a query file whose
+    /// recording captures the whole world).
+    Pages {
+        #[command(flatten)]
+        world: WorldArgs,
+        /// Output file (default: stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -110,13 +119,30 @@ pub fn run(command: SimCommand) -> Result<ExitCode> {
                 text.push_str(&line.to_string());
                 text.push('\n');
             }
-            match out {
-                Some(path) => std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?,
-                None => std::io::stdout().lock().write_all(text.as_bytes())?,
-            }
-            Ok(ExitCode::SUCCESS)
+            write_out(out, &text)
+        }
+        SimCommand::Pages { world, out } => {
+            let world = World::generate(&world.config())?;
+            let text: String = world
+                .pages
+                .iter()
+                .map(|p| format!("{}\n", serde_json::json!({"path": p.path, "title": p.title})))
+                .collect();
+            write_out(out, &text)
         }
     }
+}
+
+/// Writes to the file, or to stdout (a closed pipe, as from `| head`, ends quietly).
+fn write_out(out: Option<PathBuf>, text: &str) -> Result<ExitCode> {
+    match out {
+        Some(path) => std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?,
+        None => match std::io::stdout().lock().write_all(text.as_bytes()) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+            other => other?,
+        },
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn serve(cfg: &SimConfig, addr: SocketAddr) -> Result<ExitCode> {

@@ -12,6 +12,7 @@
 //! | `layers`, `attention`, `decoder` | \[train\] the network and its KV cache |
 //! | `weights` | \[train\] sharded safetensors in and out of a `VarStore` |
 //! | `generate`, `policy` | \[train\] batched generation; the [`crate::agent::generator::Generator`] impl |
+//! | `init` | \[train\] a tiny random Qwen2 checkpoint with a BPE tokenizer trained on a snapshot's text |
 pub mod chat;
 pub mod codec;
 pub mod config;
@@ -25,6 +26,8 @@ pub mod attention;
 pub mod decoder;
 #[cfg(feature = "train")]
 pub mod generate;
+#[cfg(feature = "train")]
+pub mod init;
 #[cfg(feature = "train")]
 pub mod layers;
 #[cfg(feature = "train")]

@@ -1,0 +1,138 @@
+//! `webtape model`: model folders without a download — `init` builds a tiny random Qwen2 checkpoint whose BPE
+//! tokenizer is trained on a snapshot's text.
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use webtape::model::init::{corpus_from_snapshot, init_model, parameter_count, InitSpec};
+use webtape::model::tokenizer::TextTokenizer;
+use webtape::model::ModelConfig;
+use webtape::snapshot::Snapshot;
+
+#[derive(Subcommand)]
+pub enum ModelCommand {
+    /// Build a tiny random Qwen2 checkpoint (config, safetensors, tokenizer, Qwen2.5 chat template) with a byte-level
+    /// BPE tokenizer trained on the snapshot's page text. Same snapshot + spec → byte-identical files; rerunning
+    /// into a finished folder does nothing.
+    Init(InitArgs),
+}
+
+#[derive(Args)]
+pub struct InitArgs {
+    /// Snapshot whose page titles and texts train the tokenizer (default with --config: its [env] snapshot).
+    #[arg(long, required_unless_present = "config")]
+    snapshot: Option<PathBuf>,
+    /// Checkpoint folder to create (default with --config: its [model] path).
+    #[arg(long, required_unless_present = "config")]
+    out: Option<PathBuf>,
+    /// TOML file of the model spec (keys: vocab_size, hidden_size, num_hidden_layers, num_attention_heads,
+    /// num_key_value_heads, intermediate_size, max_position_embeddings, rope_theta, tie_word_embeddings, seed,
+    /// init_std, max_corpus_chars); flags below override it.
+    #[arg(long, conflicts_with = "config")]
+    spec: Option<PathBuf>,
+    /// A training config: snapshot = [env] snapshot, out = [model] path, spec = its [init] section.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Vocabulary size, special and tool tokens included.
+    #[arg(long)]
+    vocab_size: Option<usize>,
+    /// Width of the residual stream.
+    #[arg(long)]
+    hidden_size: Option<usize>,
+    /// Transformer blocks.
+    #[arg(long)]
+    layers: Option<usize>,
+    /// Attention heads.
+    #[arg(long)]
+    heads: Option<usize>,
+    /// Key/value heads (grouped-query attention).
+    #[arg(long)]
+    kv_heads: Option<usize>,
+    /// MLP width.
+    #[arg(long)]
+    intermediate_size: Option<usize>,
+    /// Longest sequence (prompt + response) the model supports.
+    #[arg(long)]
+    max_positions: Option<usize>,
+    /// Seed of the random weights.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Most characters of page text used to train the tokenizer.
+    #[arg(long)]
+    max_corpus_chars: Option<usize>,
+}
+
+pub fn run(cmd: ModelCommand) -> Result<ExitCode> {
+    match cmd {
+        ModelCommand::Init(args) => init(args),
+    }
+}
+
+fn init(args: InitArgs) -> Result<ExitCode> {
+    let (snapshot, out, spec) = resolve(&args)?;
+    spec.validate()?;
+    let started = Instant::now();
+    let existed = out.join("init_spec.json").exists();
+    let spinner = webtape::progress::spinner("model init");
+    spinner.enable_steady_tick(Duration::from_millis(200));
+    spinner.set_message("reading snapshot text");
+    let snap = Snapshot::open(&snapshot).with_context(|| format!("opening snapshot {}", snapshot.display()))?;
+    let corpus = corpus_from_snapshot(&snap, spec.max_corpus_chars)?;
+    spinner.set_message("training tokenizer and writing weights");
+    let done = init_model(&spec, &corpus, &out);
+    spinner.finish_and_clear();
+    done.with_context(|| format!("initialising {}", out.display()))?;
+    let vocab = TextTokenizer::from_dir(&out)?.vocab_size();
+    let config = ModelConfig::from_dir(&out)?;
+    println!(
+        "{} {}: vocab {vocab} (embedding rows {}), {} parameters ({} layers, hidden {}), {} corpus texts, {:.1}s",
+        if existed { "unchanged" } else { "initialised" },
+        out.display(),
+        config.vocab_size,
+        parameter_count(&config),
+        config.num_layers,
+        config.hidden_size,
+        corpus.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Snapshot, output folder and spec from --config or --spec, with flags applied.
+fn resolve(args: &InitArgs) -> Result<(PathBuf, PathBuf, InitSpec)> {
+    let (mut snapshot, mut out, mut spec) = (args.snapshot.clone(), args.out.clone(), InitSpec::default());
+    if let Some(path) = &args.config {
+        let cfg = webtape::config::TrainConfig::from_file(path)?;
+        spec = cfg.init.clone().with_context(|| format!("{}: no [init] section (the model spec)", path.display()))?;
+        snapshot = snapshot.or(cfg.env.snapshot.clone());
+        out = out.or(Some(cfg.model.path.clone()));
+    } else if let Some(path) = &args.spec {
+        spec = read_spec(path)?;
+    }
+    let overrides = [
+        (&mut spec.vocab_size, args.vocab_size),
+        (&mut spec.hidden_size, args.hidden_size),
+        (&mut spec.num_hidden_layers, args.layers),
+        (&mut spec.num_attention_heads, args.heads),
+        (&mut spec.num_key_value_heads, args.kv_heads),
+        (&mut spec.intermediate_size, args.intermediate_size),
+        (&mut spec.max_position_embeddings, args.max_positions),
+        (&mut spec.max_corpus_chars, args.max_corpus_chars),
+    ];
+    for (field, flag) in overrides {
+        if let Some(v) = flag {
+            *field = v;
+        }
+    }
+    spec.seed = args.seed.unwrap_or(spec.seed);
+    let snapshot = snapshot.context("no snapshot: pass --snapshot (or set [env] snapshot in the config)")?;
+    let out = out.context("no output folder: pass --out")?;
+    Ok((snapshot, out, spec))
+}
+
+fn read_spec(path: &Path) -> Result<InitSpec> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("{}: not a valid model spec", path.display()))
+}

@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 export LIBTORCH_USE_PYTORCH := 1
 
-.PHONY: deps deps-bench test demo bench clean-demo
+.PHONY: deps deps-bench test demo demo-warc bench clean-demo
 
 deps:
 	@bash scripts/setup.sh
@@ -18,7 +18,12 @@ test: deps
 
 demo: deps
 	cargo build --release --bin webtape
-	bash scripts/demo.sh
+	bash scripts/demo.sh configs/demo.toml
+
+# Snapshot tools on a real crawl: the Rust docs packed into a WARC, imported, searched, exported, verified.
+demo-warc: deps
+	cargo build --release --bin webtape
+	bash scripts/demo_warc.sh
 
 bench: deps-bench
 	cargo build --release --bin webtape
@@ -28,4 +33,4 @@ bench: deps-bench
 	cargo bench --bench snapshot_ops
 
 clean-demo:
-	rm -rf snapshots/demo bench-out
+	rm -rf snapshots/demo runs/demo bench-out

@@ -14,6 +14,10 @@ command -v cc >/dev/null || need_apt+=(build-essential)
 dpkg -s libclang-dev >/dev/null 2>&1 || need_apt+=(libclang-dev)
 dpkg -s libssl-dev >/dev/null 2>&1 || need_apt+=(libssl-dev)
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
+# curves.png (plotters): fontconfig + freetype to build, one font to draw axis labels with.
+dpkg -s libfontconfig1-dev >/dev/null 2>&1 || need_apt+=(libfontconfig1-dev)
+dpkg -s libfreetype-dev >/dev/null 2>&1 || need_apt+=(libfreetype-dev)
+dpkg -s fonts-dejavu-core >/dev/null 2>&1 || need_apt+=(fonts-dejavu-core)
 command -v "$PYTHON" >/dev/null || need_apt+=(python3 python3-pip)
 if ((${#need_apt[@]})); then
   echo "setup: installing ${need_apt[*]} (apt)"

@@ -58,7 +58,7 @@ impl<'a> Expert<'a> {
             .or_else(|| result_urls(last).into_iter().next())
             .unwrap_or_default();
         let call = json!({"name": "browse_webpage", "arguments": {"url_list": [url]}});
-        Ok(format!("The result {url} looks relevant; I will read it.\n</think>\n<tool_call>\n{call}\n</tool_call>"))
+        Ok(format!("I will read the most relevant result.\n</think>\n<tool_call>\n{call}\n</tool_call>"))
     }
 }
 

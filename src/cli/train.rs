@@ -112,6 +112,10 @@ pub fn train(a: TrainArgs) -> Result<ExitCode> {
         Some(path) if cfg.train.sft_steps > 0 => read_trajectories(path)?,
         _ => Vec::new(),
     };
+    if cfg.train.sft_steps > 0 {
+        let path = cfg.data.sft.as_deref().context("[train] sft_steps > 0 needs [data] sft (expert trajectories)")?;
+        anyhow::ensure!(!expert.is_empty(), "{} holds no trajectories for the SFT warm start", path.display());
+    }
     let state = run::train(&cfg, &tools, &tasks, &expert, &date, a.resume.is_some())?;
     println!(
         "trained {} GRPO steps (after {} SFT steps); checkpoint {}; metrics {}; curves {}",
@@ -257,6 +261,10 @@ pub fn expert(a: ExpertArgs) -> Result<ExitCode> {
         out.push('\n');
         kept += 1;
     }
+    anyhow::ensure!(
+        kept > 0,
+        "none of the {total} expert trajectories earned the full reward (see the first failure above); nothing written"
+    );
     std::fs::write(&a.out, out).with_context(|| format!("writing {}", a.out.display()))?;
     if let Some(t) = trajs.iter().find(|t| t.score.reward < 1.0) {
         let last = t.turns.last().map(|turn| turn.text.as_str()).unwrap_or("");

@@ -384,7 +384,7 @@ fn agent_texts() -> Result<Vec<String>> {
         let page = json!([{"url": url, "information": [{"page_number": 1, "page_summary": summary}]}]);
         let episode = format!(
             "{prompt}{think}I should search for {query}.\n</think>\n<tool_call>\n{search}\n</tool_call>{obs}\
-             The result {url} looks relevant; I will read it.\n</think>\n<tool_call>\n{spaced}\n</tool_call>{page}\
+             I will read the most relevant result.\n</think>\n<tool_call>\n{spaced}\n</tool_call>{page}\
              I have found what the question asks.\n</think>\n<answer>{answer}</answer><|im_end|>\n",
             think = format.think_prefill,
             obs = format.observation(&results.to_string()),

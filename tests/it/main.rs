@@ -4,6 +4,8 @@ mod cli;
 mod common;
 mod corruption;
 mod crash;
+#[cfg(feature = "train")]
+mod demo;
 mod env_rules;
 mod faults;
 mod fetch;

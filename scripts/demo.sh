@@ -63,8 +63,12 @@ kill $SIM; wait $SIM 2>/dev/null || true
 trap - EXIT
 echo "sim web stopped: everything below replays $SNAP"
 
-step "3. tokenizer + tiny policy: webtape model init --config $CONFIG"
-"$BIN" model init --config "$CONFIG"
+if python3 -c 'import sys, tomllib; sys.exit("init" not in tomllib.load(open(sys.argv[1], "rb")))' "$CONFIG"; then
+  step "3. tokenizer + tiny policy: webtape model init --config $CONFIG"
+  "$BIN" model init --config "$CONFIG"
+else
+  step "3. policy: the checkpoint at $MODEL (the config has no [init] section)"
+fi
 
 step "4a. expert trajectories for the SFT warm start: webtape expert --config $CONFIG"
 "$BIN" expert --config "$CONFIG" --out "$EXPERT"

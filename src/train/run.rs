@@ -139,7 +139,7 @@ pub fn run_grpo(
         state.step += 1;
         progress.set_position(state.step as u64);
         progress.set_message(format!("reward {:.3} f1 {:.3} kl {:.4}", m.reward_mean, m.f1, m.kl));
-        if state.step % t.save_every == 0 || state.step == t.steps {
+        if state.step.is_multiple_of(t.save_every) || state.step == t.steps {
             checkpoint::save(&cfg.run_dir, policy, trainer, &state)?;
             redraw(&cfg.run_dir);
         }

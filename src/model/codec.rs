@@ -8,6 +8,7 @@ use crate::agent::generator::{ChatCodec, ChatMessage};
 use crate::{Error, Result};
 
 /// Tokenizer + chat template of one checkpoint folder.
+#[derive(Debug)]
 pub struct TextCodec {
     dir: PathBuf,
     tokenizer: TextTokenizer,

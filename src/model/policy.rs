@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 use tch::nn::VarStore;
 use tch::{Device, Kind};
 
-use super::chat::ChatTemplate;
+use super::codec::TextCodec;
 use super::config::ModelConfig;
 use super::decoder::Decoder;
 use super::generate::generate;
-use super::tokenizer::{eos_token_ids, TextTokenizer};
+use super::tokenizer::TextTokenizer;
 use super::weights::{copy_side_files, load_weights, save_checkpoint};
 use crate::agent::generator::{ChatCodec, ChatMessage, GenOutput, GenRequest, Generator, SamplingParams};
 use crate::{Error, Result};
@@ -23,9 +23,7 @@ pub struct Policy {
     dir: PathBuf,
     vs: VarStore,
     model: Decoder,
-    tokenizer: TextTokenizer,
-    chat: Option<ChatTemplate>,
-    eos: Vec<u32>,
+    codec: TextCodec,
     /// Most sequences run through the model at once; larger calls are split (results do not change).
     pub max_batch: usize,
 }
@@ -41,14 +39,8 @@ impl Policy {
         let vs = VarStore::new(device);
         let model = Decoder::new(vs.root(), &config, kind);
         load_weights(&vs, dir, &config)?;
-        let tokenizer = TextTokenizer::from_dir(dir)?;
-        let chat = match ChatTemplate::from_dir(dir) {
-            Ok(t) => Some(t),
-            Err(Error::Template(msg)) if msg.contains("no chat_template") => None,
-            Err(e) => return Err(e),
-        };
-        let eos = eos_token_ids(dir, &tokenizer)?;
-        Ok(Policy { dir: dir.to_path_buf(), vs, model, tokenizer, chat, eos, max_batch: 64 })
+        let codec = TextCodec::from_dir(dir)?;
+        Ok(Policy { dir: dir.to_path_buf(), vs, model, codec, max_batch: 64 })
     }
 
     pub fn decoder(&self) -> &Decoder {
@@ -65,7 +57,7 @@ impl Policy {
     }
 
     pub fn tokenizer(&self) -> &TextTokenizer {
-        &self.tokenizer
+        self.codec.tokenizer()
     }
 
     /// Saves weights (shards of at most `max_shard_bytes`), `config.json` and the tokenizer/generation files.
@@ -75,13 +67,14 @@ impl Policy {
     }
 }
 
+/// The checkpoint's [`TextCodec`] (one implementation of tokenizing and chat rendering for both).
 impl ChatCodec for Policy {
     fn encode(&self, text: &str) -> Result<Vec<u32>> {
-        self.tokenizer.encode(text)
+        self.codec.encode(text)
     }
 
     fn decode(&self, tokens: &[u32]) -> Result<String> {
-        self.tokenizer.decode(tokens)
+        self.codec.decode(tokens)
     }
 
     fn render_chat(
@@ -90,19 +83,11 @@ impl ChatCodec for Policy {
         tools: &[serde_json::Value],
         add_generation_prompt: bool,
     ) -> Result<String> {
-        let chat = self
-            .chat
-            .as_ref()
-            .ok_or_else(|| Error::Template(format!("{}: the checkpoint has no chat template", self.dir.display())))?;
-        let messages: Vec<serde_json::Value> = messages
-            .iter()
-            .map(|m| serde_json::to_value(m).map_err(|e| Error::Template(e.to_string())))
-            .collect::<Result<_>>()?;
-        chat.render(&messages, (!tools.is_empty()).then_some(tools), add_generation_prompt)
+        self.codec.render_chat(messages, tools, add_generation_prompt)
     }
 
     fn eos_token_ids(&self) -> &[u32] {
-        &self.eos
+        self.codec.eos_token_ids()
     }
 }
 
@@ -110,7 +95,7 @@ impl Generator for Policy {
     fn generate(&mut self, requests: &[GenRequest], params: &SamplingParams) -> Result<Vec<GenOutput>> {
         let mut out = Vec::with_capacity(requests.len());
         for chunk in requests.chunks(self.max_batch.max(1)) {
-            out.extend(generate(&self.model, &self.tokenizer, &self.eos, chunk, params)?);
+            out.extend(generate(&self.model, self.codec.tokenizer(), self.codec.eos_token_ids(), chunk, params)?);
         }
         Ok(out)
     }

@@ -68,7 +68,41 @@ pub struct Schedule {
     /// SFT warm-start steps on expert trajectories before GRPO (0 = none).
     pub sft_steps: usize,
     pub sft_questions_per_step: usize,
+    /// Peak SFT learning rate.
     pub sft_lr: f64,
+    /// SFT steps over which the learning rate rises linearly from 0 to `sft_lr`.
+    pub sft_warmup_steps: usize,
+    /// After the warm-up: `constant`, or `cosine` down to a tenth of `sft_lr` at the last SFT step.
+    pub sft_schedule: LrSchedule,
+}
+
+/// The shape of a learning-rate schedule after its warm-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LrSchedule {
+    #[default]
+    Constant,
+    Cosine,
+}
+
+impl Schedule {
+    /// The SFT learning rate of step `step` (0-based): a pure function of the step, so a resumed run follows
+    /// the same curve.
+    pub fn sft_lr_at(&self, step: usize) -> f64 {
+        let (peak, warm, total) = (self.sft_lr, self.sft_warmup_steps, self.sft_steps.max(1));
+        if step < warm {
+            return peak * (step + 1) as f64 / warm as f64;
+        }
+        match self.sft_schedule {
+            LrSchedule::Constant => peak,
+            LrSchedule::Cosine => {
+                let span = total.saturating_sub(warm).max(1) as f64;
+                let progress = ((step - warm) as f64 / span).min(1.0);
+                let floor = peak * 0.1;
+                floor + (peak - floor) * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
+            }
+        }
+    }
 }
 
 impl Default for Schedule {
@@ -82,6 +116,8 @@ impl Default for Schedule {
             sft_steps: 0,
             sft_questions_per_step: 16,
             sft_lr: 1e-5,
+            sft_warmup_steps: 0,
+            sft_schedule: LrSchedule::Constant,
         }
     }
 }
@@ -137,5 +173,23 @@ impl TrainConfig {
             init.validate()?;
         }
         self.env.rules.validate()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sft_learning_rate_warms_up_then_follows_its_schedule() {
+        let mut s = Schedule { sft_steps: 100, sft_lr: 1e-3, sft_warmup_steps: 10, ..Schedule::default() };
+        assert!((s.sft_lr_at(0) - 1e-4).abs() < 1e-12 && (s.sft_lr_at(9) - 1e-3).abs() < 1e-12);
+        assert_eq!(s.sft_lr_at(50), 1e-3);
+        s.sft_schedule = LrSchedule::Cosine;
+        assert!((s.sft_lr_at(10) - 1e-3).abs() < 1e-12);
+        assert!((s.sft_lr_at(55) - 5.5e-4).abs() < 1e-12, "halfway: {}", s.sft_lr_at(55));
+        assert!((s.sft_lr_at(100) - 1e-4).abs() < 1e-12);
+        let lrs: Vec<f64> = (10..100).map(|i| s.sft_lr_at(i)).collect();
+        assert!(lrs.windows(2).all(|w| w[1] <= w[0]), "cosine decays monotonically");
     }
 }

@@ -5,6 +5,7 @@
 //! [`Generator`]: generator::Generator
 pub mod expert;
 pub mod generator;
+pub mod judge;
 pub mod parse;
 pub mod prompt;
 pub mod reward;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::Args;
 use webtape::agent::expert::{Expert, ExpertPlan};
+use webtape::agent::judge::Judge;
 use webtape::agent::{rollout, RemoteEnv, RolloutConfig, Task, Tools, Trajectory};
 use webtape::config::TrainConfig;
 use webtape::env::{EnvConfig, Environment, LiveWeb, Mode};
@@ -14,7 +15,7 @@ use webtape::model::codec::TextCodec;
 use webtape::model::{parse_device, Policy};
 use webtape::train::checkpoint;
 use webtape::train::{eval, run};
-use webtape::web::Fetcher;
+use webtape::web::{Fetcher, ReaderClient};
 
 use super::web_args::WebArgs;
 
@@ -60,6 +61,16 @@ pub struct EvalArgs {
     device: String,
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// LLM judge (MBE): the model id whose verdicts are looked up (and recorded) in --judge-snapshot.
+    #[arg(long)]
+    judge_model: Option<String>,
+    /// OpenAI-compatible endpoint to ask the judge for verdicts not recorded yet (key from
+    /// WEBTAPE_READER_API_KEY or OPENAI_API_KEY); without it, only recorded verdicts are used (replay).
+    #[arg(long, requires = "judge_model")]
+    judge_endpoint: Option<String>,
+    /// Snapshot folder holding the judge's recorded verdicts (created on first use; default <out>/judge).
+    #[arg(long, requires = "judge_model")]
+    judge_snapshot: Option<PathBuf>,
 }
 
 pub fn tasks(path: &std::path::Path) -> Result<Vec<Task>> {
@@ -164,8 +175,26 @@ pub fn evaluate(a: EvalArgs) -> Result<ExitCode> {
     let tools = Tools::Local(env.clone());
     let cfg = RolloutConfig { temperature: a.temperature, ..rollout_cfg };
     let out = a.out.unwrap_or_else(|| a.model.join("eval"));
-    let rows = eval::evaluate(&mut policy, &tools, &tasks(&data)?, &date, max_queries, &cfg, a.seed, &out)?;
+    let judge = match &a.judge_model {
+        None => None,
+        Some(model) => {
+            let client = match &a.judge_endpoint {
+                Some(url) => Some(ReaderClient::from_env(url, model, std::time::Duration::from_secs(120))?),
+                None => None,
+            };
+            Some(Judge::new(model, &a.judge_snapshot.clone().unwrap_or_else(|| out.join("judge")), client)?)
+        }
+    };
+    let tasks = tasks(&data)?;
+    let rows = eval::evaluate(&mut policy, &tools, &tasks, &date, max_queries, &cfg, a.seed, &out, judge.as_ref())?;
     print!("{}", eval::markdown(&rows));
+    if judge.is_some() {
+        let verdicts = std::fs::read_to_string(out.join("judgements.jsonl")).unwrap_or_default();
+        let unjudged = verdicts.lines().filter(|l| l.contains("\"verdict\":\"unjudged\"")).count();
+        if unjudged > 0 {
+            eprintln!("warning: {unjudged} answers have no recorded verdict (give --judge-endpoint to ask); MBE counts them as not correct");
+        }
+    }
     let c = env.run_log().coverage();
     println!("tool calls: {} exact, {} bm25, {} miss; run digest {}", c.exact, c.bm25, c.miss, env.run_log().digest());
     println!("wrote {}/table.md, table.csv, trajectories.jsonl", out.display());

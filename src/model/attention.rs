@@ -123,13 +123,14 @@ impl Attention {
         }
     }
 
-    /// `xs` `[b, t, hidden]`; `rope` = cos/sin for the new tokens; `mask` `[b, 1, t, keys]`.
+    /// `xs` `[b, t, hidden]`; `rope` = cos/sin for the new tokens; `mask` `[b, 1, t, keys]`, or `None` for plain
+    /// causal attention (no cache, no padding before any token).
     /// With a cache, the new keys/values are written at its current length and attention spans all of it.
     pub fn forward(
         &self,
         xs: &Tensor,
         rope: &(Tensor, Tensor),
-        mask: &Tensor,
+        mask: Option<&Tensor>,
         cache: Option<(&mut (Tensor, Tensor), i64)>,
     ) -> Tensor {
         let (b, t, _) = xs.size3().expect("[batch, time, hidden]");
@@ -155,7 +156,7 @@ impl Attention {
         let scale = 1.0 / (self.head_dim as f64).sqrt();
         // GQA: query head i reads kv head i / (heads / kv_heads), as Hugging Face's repeat_kv arranges.
         let gqa = self.num_heads != self.num_kv_heads;
-        let out = Tensor::scaled_dot_product_attention(&q, &k, &v, Some(mask), 0.0, false, scale, gqa);
+        let out = Tensor::scaled_dot_product_attention(&q, &k, &v, mask, 0.0, mask.is_none(), scale, gqa);
         self.o_proj.forward(&out.transpose(1, 2).reshape([b, t, self.num_heads * self.head_dim]))
     }
 }

@@ -32,7 +32,7 @@ impl Block {
         &self,
         xs: &Tensor,
         rope: &(Tensor, Tensor),
-        mask: &Tensor,
+        mask: Option<&Tensor>,
         cache: Option<(&mut (Tensor, Tensor), i64)>,
     ) -> Tensor {
         let attn = self.self_attn.forward(&self.input_layernorm.forward(xs), rope, mask, cache);
@@ -110,16 +110,33 @@ impl Decoder {
                 let start = cache.len();
                 let mask = cache.begin(valid);
                 for (i, layer) in self.layers.iter().enumerate() {
-                    xs = layer.forward(&xs, &rope, &mask, Some((cache.layer_mut(i), start)));
+                    xs = layer.forward(&xs, &rope, Some(&mask), Some((cache.layer_mut(i), start)));
                 }
                 cache.advance(t);
             }
             None => {
                 let mask = attention_mask(valid, 0);
                 for layer in &self.layers {
-                    xs = layer.forward(&xs, &rope, &mask, None);
+                    xs = layer.forward(&xs, &rope, Some(&mask), None);
                 }
             }
+        }
+        Ok(self.norm.forward(&xs))
+    }
+
+    /// Final hidden states `[b, t, hidden]` of right-padded rows (every row's tokens from column 0, padding
+    /// after them): plain causal attention, no mask tensor (a real token never sees the padding after it), which
+    /// lets libtorch use its fused attention kernels. Positions are `0..t`. Values at padding are meaningless.
+    pub fn forward_hidden_right_padded(&self, ids: &Tensor) -> Result<Tensor> {
+        let (b, t) = ids.size2()?;
+        if t > self.max_positions() {
+            return Err(Error::Config(format!("sequence of {t} tokens exceeds {} positions", self.max_positions())));
+        }
+        let positions = Tensor::arange(t, (Kind::Int64, ids.device())).unsqueeze(0).expand([b, t], false);
+        let mut xs = self.embed_tokens.index_select(0, &ids.reshape([-1])).reshape([b, t, -1]);
+        let rope = self.rope.tables(&positions);
+        for layer in &self.layers {
+            xs = layer.forward(&xs, &rope, None, None);
         }
         Ok(self.norm.forward(&xs))
     }

@@ -157,7 +157,7 @@ pub async fn chat_completion(State(s): State<Arc<SimState>>, headers: HeaderMap,
         .and_then(Value::as_array)
         .map(|ms| ms.iter().filter_map(|m| m.get("content").and_then(Value::as_str)).collect::<Vec<_>>().join("\n"))
         .unwrap_or_default();
-    let content = extract_relevant(&prompt);
+    let content = if model == "sim-judge" { judge_verdict(&prompt) } else { extract_relevant(&prompt) };
     let id = blake3::hash(prompt.as_bytes()).to_hex()[..16].to_string();
     Json(json!({
         "id": format!("simcmpl-{id}"), "object": "chat.completion", "created": 0, "model": model,
@@ -165,6 +165,21 @@ pub async fn chat_completion(State(s): State<Arc<SimState>>, headers: HeaderMap,
         "usage": {"prompt_tokens": prompt.split_whitespace().count(), "completion_tokens": content.split_whitespace().count()}
     }))
     .into_response()
+}
+
+/// The sim's deterministic judge (`model: "sim-judge"`): correct when every word of some ground-truth answer is
+/// in the predicted answer (lowercase, letters and digits), as a lenient human grader would accept
+/// "Wobymville, Grosia" for "Wobymville".
+pub fn judge_verdict(prompt: &str) -> String {
+    let field = |name: &str| prompt.lines().find_map(|l| l.strip_prefix(name)).unwrap_or("").trim().to_string();
+    let golds: Vec<String> = serde_json::from_str(&field("Ground-truth answers:")).unwrap_or_default();
+    let bag = |s: &str| -> BTreeSet<String> {
+        s.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
+    };
+    let predicted = bag(&field("Predicted answer:"));
+    let hit = golds.iter().map(|g| bag(g)).any(|g| !g.is_empty() && g.is_subset(&predicted));
+    let verdict = if hit { "correct" } else { "incorrect" };
+    format!("The prediction {} a ground-truth answer.\nJudgement: {verdict}", if hit { "contains" } else { "lacks" })
 }
 
 /// Words too common to tell relevant sentences apart.

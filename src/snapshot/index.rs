@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, EmptyQuery, Occur, Query, TermQuery};
+use tantivy::query::{BooleanQuery, EmptyQuery, EnableScoring, Occur, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, STORED, STRING};
 use tantivy::tokenizer::{AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
-use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, Searcher, TantivyDocument, Term};
 
 use crate::error::{Error, Result};
 
@@ -44,8 +44,15 @@ pub struct IndexHit {
     pub score: f32,
 }
 
+/// Relative score margin within which documents near the k-th are fetched and rescored (see [`PageIndex::search`]).
+const SCORE_MARGIN: f32 = 1e-4;
+
 /// A parsed query, kept so snippets can highlight its terms.
-pub struct ParsedQuery(Box<dyn Query>);
+pub struct ParsedQuery {
+    query: Box<dyn Query>,
+    /// Its term clauses in query order, for [`PageIndex::search`]'s rescoring.
+    terms: Vec<Term>,
+}
 
 /// The tantivy index of a snapshot.
 pub struct PageIndex {
@@ -127,19 +134,25 @@ impl PageIndex {
             words.retain(|w| !STOPWORDS.contains(&w.as_str()));
         }
         if words.is_empty() {
-            return ParsedQuery(Box::new(EmptyQuery));
+            return ParsedQuery { query: Box::new(EmptyQuery), terms: Vec::new() };
         }
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(words.len() * 2);
-        for word in &words {
-            for field in [f.title, f.body] {
-                let term = TermQuery::new(Term::from_field_text(field, word), IndexRecordOption::WithFreqs);
-                clauses.push((Occur::Should, Box::new(term)));
-            }
-        }
-        ParsedQuery(Box::new(BooleanQuery::new(clauses)))
+        let terms: Vec<Term> =
+            words.iter().flat_map(|word| [f.title, f.body].map(|field| Term::from_field_text(field, word))).collect();
+        let clauses: Vec<(Occur, Box<dyn Query>)> = terms
+            .iter()
+            .map(|t| {
+                (Occur::Should, Box::new(TermQuery::new(t.clone(), IndexRecordOption::WithFreqs)) as Box<dyn Query>)
+            })
+            .collect();
+        ParsedQuery { query: Box::new(BooleanQuery::new(clauses)), terms }
     }
 
     /// The `k` best documents for `query` by BM25, ties broken by SURT key so the order is deterministic.
+    ///
+    /// Block-max WAND adds up a document's term scores in an order that follows document ids, i.e. the order
+    /// pages were indexed in, so two recordings of the same pages can score a document one bit apart (and
+    /// order near-ties differently). So the documents within [`SCORE_MARGIN`] of the k-th are all fetched and
+    /// rescored term by term in query order: the same pages give the same scores and ranking bit for bit.
     pub fn search(&self, query: &ParsedQuery, k: usize) -> Result<Vec<IndexHit>> {
         if k == 0 {
             return Ok(Vec::new());
@@ -147,16 +160,19 @@ impl PageIndex {
         let searcher = self.reader.searcher();
         let mut fetch = k + 1;
         loop {
-            let top =
-                searcher.search(&*query.0, &TopDocs::with_limit(fetch).order_by_score()).map_err(|e| self.err(e))?;
+            let top = searcher
+                .search(&*query.query, &TopDocs::with_limit(fetch).order_by_score())
+                .map_err(|e| self.err(e))?;
             let exhausted = top.len() < fetch;
-            // Ties that straddle the cut could be cut arbitrarily: fetch more until the last score is below the k-th.
-            if !exhausted && top.len() > k && top[top.len() - 1].0 >= top[k - 1].0 {
+            // Near-ties that straddle the cut could be cut arbitrarily: fetch more until the last is clearly below.
+            if !exhausted && top.len() > k && top[top.len() - 1].0 >= top[k - 1].0 * (1.0 - SCORE_MARGIN) {
                 fetch *= 4;
                 continue;
             }
+            let addresses: Vec<DocAddress> = top.iter().map(|(_, a)| *a).collect();
+            let scores = self.rescore(&searcher, &query.terms, &addresses)?;
             let mut hits = Vec::with_capacity(top.len());
-            for (score, address) in top {
+            for (address, score) in addresses.into_iter().zip(scores) {
                 let doc: TantivyDocument = searcher.doc(address).map_err(|e| self.err(e))?;
                 hits.push(self.hit(&doc, score));
             }
@@ -164,6 +180,29 @@ impl PageIndex {
             hits.truncate(k);
             return Ok(hits);
         }
+    }
+
+    /// BM25 scores of `docs` as the sum, in query order (f64), of each term's score: independent of doc ids.
+    fn rescore(&self, searcher: &Searcher, terms: &[Term], docs: &[DocAddress]) -> Result<Vec<f32>> {
+        let scoring = EnableScoring::enabled_from_searcher(searcher);
+        let weights = terms
+            .iter()
+            .map(|t| TermQuery::new(t.clone(), IndexRecordOption::WithFreqs).weight(scoring))
+            .collect::<tantivy::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::with_capacity(docs.len());
+        for address in docs {
+            let segment = searcher.segment_reader(address.segment_ord);
+            let mut sum = 0f64;
+            for weight in &weights {
+                // `explain` fails exactly when the term is not in the document (that term adds nothing).
+                if let Ok(e) = weight.explain(segment, address.doc_id) {
+                    sum += f64::from(e.value());
+                }
+            }
+            out.push(sum as f32);
+        }
+        Ok(out)
     }
 
     /// Snippets of `texts` around the terms of `query` (one generator for all): each fragment with the byte
@@ -175,7 +214,7 @@ impl PageIndex {
         max_chars: usize,
     ) -> Result<Vec<(String, Vec<std::ops::Range<usize>>)>> {
         let searcher = self.reader.searcher();
-        let mut generator = tantivy::snippet::SnippetGenerator::create(&searcher, &*query.0, self.fields.body)
+        let mut generator = tantivy::snippet::SnippetGenerator::create(&searcher, &*query.query, self.fields.body)
             .map_err(|e| self.err(e))?;
         generator.set_max_num_chars(max_chars);
         Ok(texts
@@ -297,3 +336,7 @@ fn schema() -> Schema {
 fn index_error(path: &Path, e: tantivy::TantivyError) -> Error {
     Error::Index { path: path.to_path_buf(), message: e.to_string() }
 }
+
+#[cfg(test)]
+#[path = "index_tests.rs"]
+mod tests;

@@ -8,7 +8,7 @@
 use tch::{Device, Kind, Tensor};
 
 use super::batch::Sequence;
-use crate::model::decoder::{positions_from_mask, Decoder};
+use crate::model::decoder::Decoder;
 use crate::{Error, Result};
 
 /// A micro-batch of sequences as tensors on one device.
@@ -109,15 +109,47 @@ pub enum Entropy {
 }
 
 /// Log-probs `[B, L]` (f32) of the grid's labels under `model` at `temperature`, and per-token entropy of the
-/// same distributions when asked. Differentiable unless called under `tch::no_grad`. The forward pass keeps
-/// one `[B, L, V]` f32 logits tensor (plus the model-dtype one it is cast from, for bf16/f16 models); the
-/// temperature divides the hidden states before the LM head, which equals dividing the logits.
+/// same distributions when asked; both are computed at trained cells only (mask 1) and are 0 elsewhere, so the
+/// LM head and the softmax run on the trained tokens alone (in SFT a small share of the sequence). Differentiable
+/// unless called under `tch::no_grad`; the temperature divides the hidden states before the LM head, which
+/// equals dividing the logits (veRL's `logits / T`).
 pub fn token_logprobs(
     model: &Decoder,
     packed: &Packed,
     temperature: f64,
     entropy: Entropy,
 ) -> Result<(Tensor, Option<Tensor>)> {
+    let hidden = grid_hidden(model, packed, temperature)?;
+    let (b, l, h) = hidden.size3()?;
+    let cells = packed.mask.reshape([-1]).gt(0).nonzero().squeeze_dim(1);
+    let picked = hidden.reshape([b * l, h]).index_select(0, &cells);
+    let logits = model.logits(&picked);
+    let logits = if logits.kind() == Kind::Float { logits } else { logits.to_kind(Kind::Float) };
+    let labels = packed.labels.reshape([-1]).index_select(0, &cells);
+    let spread = |values: Tensor| {
+        let zeros = Tensor::zeros([b * l], (Kind::Float, values.device()));
+        zeros.index_add(0, &cells, &values).reshape([b, l])
+    };
+    let lp = spread(logprobs_from_logits(&logits, &labels)?);
+    let ent = match entropy {
+        Entropy::Skip => None,
+        Entropy::WithGrad => Some(spread(entropy_from_logits(&logits))),
+        Entropy::Detached => Some(spread(tch::no_grad(|| detached_entropy(&logits)))),
+    };
+    Ok((lp, ent))
+}
+
+/// Log-probs `[B, L]` of the grid's labels at every cell (trained or not), without gradients.
+fn all_logprobs(model: &Decoder, packed: &Packed, temperature: f64) -> Result<Tensor> {
+    tch::no_grad(|| {
+        let logits = model.logits(&grid_hidden(model, packed, temperature)?);
+        let logits = if logits.kind() == Kind::Float { logits } else { logits.to_kind(Kind::Float) };
+        logprobs_from_logits(&logits, &packed.labels)
+    })
+}
+
+/// Final hidden states `[B, L, H]` at the grid's scoring positions, divided by `temperature`.
+fn grid_hidden(model: &Decoder, packed: &Packed, temperature: f64) -> Result<Tensor> {
     if !(temperature > 0.0 && temperature.is_finite()) {
         return Err(Error::Config(format!("temperature must be > 0, got {temperature}")));
     }
@@ -125,20 +157,10 @@ pub fn token_logprobs(
     if width > model.max_positions() {
         return Err(Error::Config(format!("sequence of {width} tokens exceeds {} positions", model.max_positions())));
     }
-    let (positions, valid) = positions_from_mask(&packed.attention);
-    let hidden = model.forward_hidden(&packed.ids, &positions, &valid, None)?;
+    let hidden = model.forward_hidden_right_padded(&packed.ids)?;
     let cols = packed.labels.size()[1];
     let hidden = hidden.narrow(1, packed.start, cols.min(width - packed.start));
-    let hidden = if temperature == 1.0 { hidden } else { hidden / temperature };
-    let logits = model.logits(&hidden);
-    let logits = if logits.kind() == Kind::Float { logits } else { logits.to_kind(Kind::Float) };
-    let lp = logprobs_from_logits(&logits, &packed.labels)?;
-    let ent = match entropy {
-        Entropy::Skip => None,
-        Entropy::WithGrad => Some(entropy_from_logits(&logits)),
-        Entropy::Detached => Some(tch::no_grad(|| detached_entropy(&logits))),
-    };
-    Ok((lp, ent))
+    Ok(if temperature == 1.0 { hidden } else { hidden / temperature })
 }
 
 /// `log_softmax(logits)[.., label]` for logits `[.., V]` and labels `[..]`, as `logit[label] − logsumexp`
@@ -148,15 +170,18 @@ pub fn logprobs_from_logits(logits: &Tensor, labels: &Tensor) -> Result<Tensor> 
     Ok(picked - logits.logsumexp([-1], false))
 }
 
-/// Entropy of logits `[B, L, V]` without gradient, 512 positions at a time (bounded extra memory).
+/// Entropy of logits `[N, V]` without gradient, 512 rows at a time (bounded extra memory).
 fn detached_entropy(logits: &Tensor) -> Tensor {
     const CHUNK: i64 = 512;
-    let cols = logits.size()[1];
-    let parts: Vec<Tensor> = (0..cols)
+    let rows = logits.size()[0];
+    let parts: Vec<Tensor> = (0..rows)
         .step_by(CHUNK as usize)
-        .map(|c| entropy_from_logits(&logits.narrow(1, c, CHUNK.min(cols - c))))
+        .map(|c| entropy_from_logits(&logits.narrow(0, c, CHUNK.min(rows - c))))
         .collect();
-    Tensor::cat(&parts, 1)
+    match parts.is_empty() {
+        true => Tensor::zeros([0], (Kind::Float, logits.device())),
+        false => Tensor::cat(&parts, 0),
+    }
 }
 
 /// Entropy of `softmax(logits)` over the last dimension: `logsumexp(z) − Σ softmax(z)·z` (veRL's formula).
@@ -171,7 +196,7 @@ pub fn response_logprobs(model: &Decoder, seqs: &[Sequence], temperature: f64, b
     let mut out = Vec::with_capacity(seqs.len());
     for chunk in seqs.chunks(batch.max(1)) {
         let packed = pack(chunk, model.device())?;
-        let (lp, _) = tch::no_grad(|| token_logprobs(model, &packed, temperature, Entropy::Skip))?;
+        let lp = all_logprobs(model, &packed, temperature)?;
         out.extend(unpack(&lp, &packed.spans)?);
     }
     Ok(out)

@@ -190,6 +190,7 @@ pub fn run_sft(
         let picked: Vec<Trajectory> = (0..t.sft_questions_per_step)
             .map(|j| expert[order[(state.sft_step * t.sft_questions_per_step + j) % all.len()]].clone())
             .collect();
+        trainer.set_lr(t.sft_lr_at(state.sft_step))?;
         let stats = trainer.sft_step(policy, &batch_of(&picked, &vec![0.0; picked.len()]))?;
         let mut m = StepMetrics { step: state.sft_step + 1, phase: "sft".into(), ..StepMetrics::default() };
         rollout_metrics(&picked, &mut m);

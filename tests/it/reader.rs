@@ -39,3 +39,32 @@ fn reader_outputs_are_recorded_and_replayed() {
     assert!(err.contains("HTTP 401") && err.contains("sim-reader") && !err.contains("wrong-reader-key-2718"), "{err}");
     assert!(ReaderClient::new("ftp://x", "m", None, Duration::from_secs(1)).is_err());
 }
+
+#[test]
+fn judge_verdicts_are_recorded_and_replayed() {
+    use webtape::agent::judge::{Judge, JudgeItem, Verdict};
+    let item = |predicted: Option<&str>| JudgeItem {
+        question: "Where was Cor Lestve born?".into(),
+        answers: vec!["Zexfield".into(), "Zex Field".into()],
+        predicted: predicted.map(str::to_string),
+    };
+    let items = vec![item(Some("zexfield, Grosia")), item(Some("Wobymville")), item(None), item(Some("Zex-field"))];
+    let expected = vec![Verdict::Correct, Verdict::Incorrect, Verdict::Incorrect, Verdict::Correct];
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let tmp = tempdir();
+    let store = tmp.path().join("judge");
+    let sim = SimProc::start(&[]);
+    let client = ReaderClient::new(&sim.url, "sim-judge", None, Duration::from_secs(10)).unwrap();
+    let live = Judge::new("sim-judge", &store, Some(client)).unwrap();
+    assert_eq!(live.judge(&items, &rt).unwrap(), expected);
+    drop(sim);
+
+    // The endpoint is gone: the recorded verdicts replay; a question never judged stays unjudged.
+    let replay = Judge::new("sim-judge", &store, None).unwrap();
+    assert_eq!(replay.judge(&items, &rt).unwrap(), expected);
+    let mut unseen = item(Some("Zexfield"));
+    unseen.question = "Where was someone else born?".into();
+    assert_eq!(replay.judge(&[unseen], &rt).unwrap(), vec![Verdict::Unjudged]);
+    let other_model = Judge::new("another-judge", &store, None).unwrap();
+    assert_eq!(other_model.judge(&items[..1], &rt).unwrap(), vec![Verdict::Unjudged], "keyed by model");
+}

@@ -145,6 +145,22 @@ fn train_resume_and_eval() {
     ok(&["eval", "--config", s(&a), "--model", s(&model), "--out", s(&dir.join("eval2"))]);
     assert_eq!(bytes(&dir.join("eval1/table.csv")), bytes(&dir.join("eval2/table.csv")));
     assert_eq!(bytes(&dir.join("eval1/trajectories.jsonl")), bytes(&dir.join("eval2/trajectories.jsonl")));
+
+    // With an LLM judge (the sim's, on loopback): an MBE column, verdicts recorded; then replayed without it.
+    let judge = dir.join("judge");
+    let sim = SimProc::start(&[]);
+    let judged = [s(&a), "--model", s(&model), "--judge-model", "sim-judge", "--judge-snapshot", s(&judge)];
+    let out =
+        ok(&[&["eval", "--config"][..], &judged, &["--out", s(&dir.join("eval3")), "--judge-endpoint", &sim.url]]
+            .concat());
+    assert!(out.contains("| MBE |"), "{out}");
+    drop(sim);
+    ok(&[&["eval", "--config"][..], &judged, &["--out", s(&dir.join("eval4"))]].concat());
+    assert_eq!(bytes(&dir.join("eval3/table.csv")), bytes(&dir.join("eval4/table.csv")));
+    let verdicts = std::fs::read_to_string(dir.join("eval4/judgements.jsonl")).unwrap();
+    assert_eq!(verdicts.lines().count(), 4);
+    assert!(!verdicts.contains("unjudged"), "{verdicts}");
+    assert_eq!(verdicts, std::fs::read_to_string(dir.join("eval3/judgements.jsonl")).unwrap());
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! Checkpoints of a run: `run_dir/step-NNNNNN/` holds the weights (safetensors + config + tokenizer files, loadable
-//! by `transformers`), the optimizer state and `run_state.json` (steps done, seed); `run_dir/latest`
+//! by `transformers`; with `[lora]` a PEFT adapter instead: `adapter_model.safetensors` + `adapter_config.json`),
+//! the optimizer state (of the trained parameters only) and `run_state.json` (steps done, seed); `run_dir/latest`
 //! names the newest. Written to a temporary folder and renamed, so a crash never leaves a half checkpoint.
 use std::path::{Path, PathBuf};
 

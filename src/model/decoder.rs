@@ -107,14 +107,15 @@ impl Decoder {
     }
 
     /// Registers a LoRA adapter on every targeted projection of every block, under PEFT's names below `root`
-    /// (a store of its own): `A` from [`initial_a`], `B` zeros, both trainable, in this decoder's dtype.
+    /// (a store of its own): `A` from [`initial_a`], `B` zeros, both trainable, in f32 (f64 for an f64 decoder).
     /// A fresh adapter leaves the logits exactly as they were.
     pub fn attach_lora(&mut self, root: &Path, cfg: &LoraConfig) -> Result<()> {
         cfg.validate()?;
         if self.has_adapters {
             return Err(Error::Config("the model already has LoRA adapters".into()));
         }
-        let (kind, device, config) = (self.kind, self.device(), self.config.clone());
+        let kind = if self.kind == Kind::Double { Kind::Double } else { Kind::Float };
+        let (device, config) = (self.device(), self.config.clone());
         for (i, block) in self.layers.iter_mut().enumerate() {
             for (name, linear) in block.projections_mut().into_iter().filter(|(n, _)| cfg.wraps(n)) {
                 let (inp, out) = projection_shape(&config, name);

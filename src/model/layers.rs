@@ -15,6 +15,8 @@ pub(crate) fn param(p: &Path, name: &str, dims: &[i64], kind: Kind) -> Tensor {
 
 /// A LoRA adapter on one projection: `A` `[rank, in]`, `B` `[out, rank]` (PEFT's `lora_A`/`lora_B` weights, held
 /// in the adapter's own `VarStore`), the factor `alpha / rank`, and the switch shared by every adapter of a decoder.
+/// `A` and `B` are f32 even on a bf16/f16 model (f64 on an f64 one), as PEFT keeps them, so that small AdamW
+/// updates are not rounded away; the adapter path runs in their dtype and its output is cast back.
 #[derive(Debug)]
 pub struct LoraAdapter {
     pub a: Tensor,
@@ -23,7 +25,8 @@ pub struct LoraAdapter {
     pub(crate) enabled: Arc<AtomicBool>,
 }
 
-/// `y = x Wᵀ + b`, weight `[out, in]` as in PyTorch; with an enabled adapter `+ scale · (x Aᵀ) Bᵀ`, in PEFT's order.
+/// `y = x Wᵀ + b`, weight `[out, in]` as in PyTorch; with an enabled adapter `+ scale · (x Aᵀ) Bᵀ`, in PEFT's order
+/// and precision.
 #[derive(Debug)]
 pub struct Linear {
     pub weight: Tensor,
@@ -42,7 +45,8 @@ impl Linear {
         let ys = xs.linear(&self.weight, self.bias.as_ref());
         match &self.lora {
             Some(l) if l.enabled.load(Ordering::Relaxed) => {
-                ys + xs.linear::<Tensor>(&l.a, None).linear::<Tensor>(&l.b, None) * l.scale
+                let update = xs.to_kind(l.a.kind()).linear::<Tensor>(&l.a, None).linear::<Tensor>(&l.b, None) * l.scale;
+                ys + update.to_kind(xs.kind())
             }
             _ => ys,
         }

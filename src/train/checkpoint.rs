@@ -54,8 +54,10 @@ pub fn save_as(dir: &Path, policy: &Policy, trainer: &Trainer, state: &TrainerSt
         std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     }
     std::fs::rename(&tmp, &dir).map_err(|e| Error::io(&dir, e))?;
-    let latest = run_dir.join("latest");
-    std::fs::write(&latest, format!("{name}\n")).map_err(|e| Error::io(&latest, e))?;
+    // Written aside and renamed: a kill between truncating and writing `latest` must not leave it empty.
+    let (latest, staged) = (run_dir.join("latest"), run_dir.join(".tmp-latest"));
+    std::fs::write(&staged, format!("{name}\n")).map_err(|e| Error::io(&staged, e))?;
+    std::fs::rename(&staged, &latest).map_err(|e| Error::io(&latest, e))?;
     Ok(dir)
 }
 

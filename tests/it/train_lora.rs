@@ -174,3 +174,29 @@ fn adapters_that_do_not_fit_are_refused_by_name() {
     let err = Policy::load(&adapter, Device::Cpu, Some(Kind::Float)).unwrap_err().to_string();
     assert!(err.contains("use_rslora"), "{err}");
 }
+
+/// On a bf16 model the adapters are f32 (as PEFT keeps them), so small updates are not rounded away; a fresh
+/// adapter still leaves the bf16 logits exactly as they were, and the saved adapter is f32.
+#[test]
+fn bf16_models_train_f32_adapters() {
+    let mut policy = Policy::load(&tiny("qwen2"), Device::Cpu, Some(Kind::BFloat16)).unwrap();
+    let ids = inputs();
+    let before = logits_of(policy.decoder(), &ids);
+    policy.add_lora(&lora(4, 2)).unwrap();
+    assert_eq!(logits_of(policy.decoder(), &ids), before);
+    assert!(policy.trainable_params().iter().all(|(_, t)| t.kind() == Kind::Float));
+    let mut trainer = Trainer::new(&policy, GrpoConfig { lr: 1e-4, ..Default::default() }).unwrap();
+    let batch = tiny_batch(&policy);
+    trainer.grpo_step(&mut policy, &batch).unwrap();
+    let moved = policy
+        .trainable_params()
+        .iter()
+        .filter(|(n, t)| n.contains("lora_B") && t.abs().max().double_value(&[]) > 0.0)
+        .count();
+    assert_eq!(moved, 21, "every lora_B took a 1e-4 step");
+    let dir = tempdir();
+    policy.save(dir.path(), DEFAULT_SHARD_BYTES).unwrap();
+    let bytes = std::fs::read(dir.path().join("adapter_model.safetensors")).unwrap();
+    let st = SafeTensors::deserialize(&bytes).unwrap();
+    assert!(st.tensors().iter().all(|(_, v)| v.dtype() == safetensors::Dtype::F32));
+}

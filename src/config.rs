@@ -141,6 +141,11 @@ pub struct TrainConfig {
     /// A tiny model to build with `webtape model init --config` when [model] path does not exist yet.
     #[serde(default)]
     pub init: Option<crate::model::init::InitSpec>,
+    /// `[lora]`: train low-rank adapters on a frozen base instead of every weight (keys `rank` = 8, `alpha` = 16,
+    /// `targets` = all of q/k/v/o/gate/up/down_proj, `seed` = 0; no dropout). Checkpoints then hold PEFT adapters
+    /// and the KL reference is the base with the adapters off. Absent: full fine-tuning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lora: Option<crate::model::lora::LoraConfig>,
 }
 
 impl TrainConfig {
@@ -171,6 +176,9 @@ impl TrainConfig {
         }
         if let Some(init) = &self.init {
             init.validate()?;
+        }
+        if let Some(lora) = &self.lora {
+            lora.validate()?;
         }
         self.env.rules.validate()
     }

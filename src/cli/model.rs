@@ -1,14 +1,16 @@
 //! `webtape model`: model folders without a download — `init` builds a tiny random Qwen2 checkpoint whose BPE
-//! tokenizer is trained on a snapshot's text.
+//! tokenizer is trained on a snapshot's text; `merge` folds a LoRA adapter into its base as a full checkpoint.
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
+use tch::Device;
 use webtape::model::init::{corpus_from_snapshot, init_model, parameter_count, InitSpec};
+use webtape::model::policy::DEFAULT_SHARD_BYTES;
 use webtape::model::tokenizer::TextTokenizer;
-use webtape::model::ModelConfig;
+use webtape::model::{ModelConfig, Policy};
 use webtape::snapshot::Snapshot;
 
 #[derive(Subcommand)]
@@ -17,6 +19,23 @@ pub enum ModelCommand {
     /// BPE tokenizer trained on the snapshot's page text. Same snapshot + spec → byte-identical files; rerunning
     /// into a finished folder does nothing.
     Init(InitArgs),
+    /// Fold a LoRA adapter (a PEFT folder: adapter_config.json + adapter_model.safetensors, e.g. a `[lora]` run's
+    /// step-NNNNNN) into its base weights, W + alpha/r · B A, and write a full checkpoint that `transformers`,
+    /// `webtape eval` and `webtape generate` load like any other.
+    Merge(MergeArgs),
+}
+
+#[derive(Args)]
+pub struct MergeArgs {
+    /// The adapter folder.
+    #[arg(long)]
+    adapter: PathBuf,
+    /// The base checkpoint (default: the adapter's base_model_name_or_path).
+    #[arg(long)]
+    base: Option<PathBuf>,
+    /// Where to write the merged checkpoint.
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -67,7 +86,26 @@ pub struct InitArgs {
 pub fn run(cmd: ModelCommand) -> Result<ExitCode> {
     match cmd {
         ModelCommand::Init(args) => init(args),
+        ModelCommand::Merge(args) => merge(args),
     }
+}
+
+fn merge(args: MergeArgs) -> Result<ExitCode> {
+    let mut policy = Policy::load_adapter(&args.adapter, args.base.as_deref(), Device::Cpu, None)
+        .with_context(|| format!("loading adapter {}", args.adapter.display()))?;
+    let lora = policy.lora().cloned().context("no adapter loaded")?;
+    policy.merge_lora()?;
+    policy.save(&args.out, DEFAULT_SHARD_BYTES).with_context(|| format!("writing {}", args.out.display()))?;
+    println!(
+        "merged adapter {} (r {}, alpha {}, {}) with base {}: wrote {}",
+        args.adapter.display(),
+        lora.rank,
+        lora.alpha,
+        lora.sorted_targets().join(","),
+        policy.base_dir().display(),
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn init(args: InitArgs) -> Result<ExitCode> {

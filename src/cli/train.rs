@@ -127,6 +127,15 @@ pub fn train(a: TrainArgs) -> Result<ExitCode> {
         let path = cfg.data.sft.as_deref().context("[train] sft_steps > 0 needs [data] sft (expert trajectories)")?;
         anyhow::ensure!(!expert.is_empty(), "{} holds no trajectories for the SFT warm start", path.display());
     }
+    if let (Some(lora), Ok(model)) = (&cfg.lora, webtape::model::ModelConfig::from_dir(&cfg.model.path)) {
+        println!(
+            "LoRA r {} alpha {} on {}: {} trainable parameters; base weights frozen",
+            lora.rank,
+            lora.alpha,
+            lora.sorted_targets().join(","),
+            lora.parameter_count(&model)
+        );
+    }
     let state = run::train(&cfg, &tools, &tasks, &expert, &date, a.resume.is_some())?;
     println!(
         "trained {} GRPO steps (after {} SFT steps); checkpoint {}; metrics {}; curves {}",

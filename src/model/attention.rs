@@ -123,6 +123,16 @@ impl Attention {
         }
     }
 
+    /// The four projections by name, for attaching adapters.
+    pub(crate) fn projections_mut(&mut self) -> [(&'static str, &mut Linear); 4] {
+        [
+            ("q_proj", &mut self.q_proj),
+            ("k_proj", &mut self.k_proj),
+            ("v_proj", &mut self.v_proj),
+            ("o_proj", &mut self.o_proj),
+        ]
+    }
+
     /// `xs` `[b, t, hidden]`; `rope` = cos/sin for the new tokens; `mask` `[b, 1, t, keys]`, or `None` for plain
     /// causal attention (no cache, no padding before any token).
     /// With a cache, the new keys/values are written at its current length and attention spans all of it.

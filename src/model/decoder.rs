@@ -1,11 +1,16 @@
 //! The causal decoder (embeddings → blocks → final norm → LM head) for Qwen2/Qwen3/Llama checkpoints, with
-//! parameter names identical to Hugging Face's so weights load and save by name.
+//! parameter names identical to Hugging Face's so weights load and save by name; optional LoRA adapters on its
+//! projections, which can be switched off together (the frozen base is then the KL reference) or merged in.
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use tch::nn::Path;
 use tch::{Device, Kind, Tensor};
 
 use super::attention::{attention_mask, Attention, KvCache};
 use super::config::ModelConfig;
-use super::layers::{param, Mlp, RmsNorm, Rope};
+use super::layers::{param, Linear, LoraAdapter, Mlp, RmsNorm, Rope};
+use super::lora::{initial_a, peft_key, projection_shape, scope_of, LoraConfig};
 use crate::{Error, Result};
 
 /// One transformer block (pre-norm attention + pre-norm MLP, both residual).
@@ -26,6 +31,13 @@ impl Block {
             post_attention_layernorm: RmsNorm::new(&p / "post_attention_layernorm", h, eps, kind),
             mlp: Mlp::new(&p / "mlp", cfg, kind),
         }
+    }
+
+    /// The seven projections by name (`q_proj` ... `down_proj`).
+    fn projections_mut(&mut self) -> Vec<(&'static str, &mut Linear)> {
+        let mut all: Vec<(&'static str, &mut Linear)> = self.self_attn.projections_mut().into_iter().collect();
+        all.extend(self.mlp.projections_mut());
+        all
     }
 
     fn forward(
@@ -53,6 +65,18 @@ pub struct Decoder {
     lm_head: Tensor,
     rope: Rope,
     kind: Kind,
+    /// The switch every LoRA adapter of this decoder reads (on unless inside [`Decoder::without_adapters`]).
+    adapters_on: Arc<AtomicBool>,
+    has_adapters: bool,
+}
+
+/// Turns the adapters back on when [`Decoder::without_adapters`] ends, even by a panic.
+struct AdaptersBackOn<'a>(&'a AtomicBool);
+
+impl Drop for AdaptersBackOn<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
 
 impl Decoder {
@@ -68,7 +92,66 @@ impl Decoder {
             param(&(&root / "lm_head"), "weight", &[config.vocab_size, config.hidden_size], kind)
         };
         let rope = Rope::new(config, kind, root.device());
-        Decoder { config: config.clone(), embed_tokens, layers, norm, lm_head, rope, kind }
+        let adapters_on = Arc::new(AtomicBool::new(true));
+        Decoder {
+            config: config.clone(),
+            embed_tokens,
+            layers,
+            norm,
+            lm_head,
+            rope,
+            kind,
+            adapters_on,
+            has_adapters: false,
+        }
+    }
+
+    /// Registers a LoRA adapter on every targeted projection of every block, under PEFT's names below `root`
+    /// (a store of its own): `A` from [`initial_a`], `B` zeros, both trainable, in f32 (f64 for an f64 decoder).
+    /// A fresh adapter leaves the logits exactly as they were.
+    pub fn attach_lora(&mut self, root: &Path, cfg: &LoraConfig) -> Result<()> {
+        cfg.validate()?;
+        if self.has_adapters {
+            return Err(Error::Config("the model already has LoRA adapters".into()));
+        }
+        let kind = if self.kind == Kind::Double { Kind::Double } else { Kind::Float };
+        let (device, config) = (self.device(), self.config.clone());
+        for (i, block) in self.layers.iter_mut().enumerate() {
+            for (name, linear) in block.projections_mut().into_iter().filter(|(n, _)| cfg.wraps(n)) {
+                let (inp, out) = projection_shape(&config, name);
+                let p = root / "base_model" / "model" / "model" / "layers" / i / scope_of(name) / name;
+                let values = initial_a(cfg.seed, &peft_key(i as i64, name, 'A'), cfg.rank, inp);
+                let a_init = Tensor::from_slice(&values).reshape([cfg.rank, inp]).to_kind(kind).to_device(device);
+                let a = (&p / "lora_A").add("weight", a_init, true);
+                let b = (&p / "lora_B").add("weight", Tensor::zeros([out, cfg.rank], (kind, device)), true);
+                linear.lora = Some(LoraAdapter { a, b, scale: cfg.scale(), enabled: self.adapters_on.clone() });
+            }
+        }
+        self.has_adapters = true;
+        Ok(())
+    }
+
+    /// Whether LoRA adapters are attached.
+    pub fn has_adapters(&self) -> bool {
+        self.has_adapters
+    }
+
+    /// Runs `f` with every adapter switched off: the frozen base model, with no second copy of its weights.
+    pub fn without_adapters<T>(&self, f: impl FnOnce(&Decoder) -> T) -> T {
+        self.adapters_on.store(false, Ordering::Relaxed);
+        let _back_on = AdaptersBackOn(&self.adapters_on);
+        f(self)
+    }
+
+    /// Folds every adapter into its projection's weight (`W + scale · B A`) and drops the adapters.
+    pub fn merge_adapters(&mut self) -> Result<()> {
+        for block in self.layers.iter_mut() {
+            for (_, linear) in block.projections_mut() {
+                linear.merge_adapter()?;
+            }
+        }
+        self.has_adapters = false;
+        Ok(())
     }
 
     pub fn kind(&self) -> Kind {

@@ -1,5 +1,8 @@
-//! The decoder's building blocks in tch: linear projections, RMSNorm, the SwiGLU MLP and rotary tables.
-//! Parameters are registered in a [`tch::nn::VarStore`] under the Hugging Face names.
+//! The decoder's building blocks in tch: linear projections (with an optional LoRA adapter), RMSNorm, the SwiGLU
+//! MLP and rotary tables. Parameters are registered in a [`tch::nn::VarStore`] under the Hugging Face names.
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use tch::nn::Path;
 use tch::{Device, Kind, Tensor};
 
@@ -10,22 +13,59 @@ pub(crate) fn param(p: &Path, name: &str, dims: &[i64], kind: Kind) -> Tensor {
     p.add(name, Tensor::empty(dims, (kind, p.device())), true)
 }
 
-/// `y = x Wᵀ + b`, weight `[out, in]` as in PyTorch.
+/// A LoRA adapter on one projection: `A` `[rank, in]`, `B` `[out, rank]` (PEFT's `lora_A`/`lora_B` weights, held
+/// in the adapter's own `VarStore`), the factor `alpha / rank`, and the switch shared by every adapter of a decoder.
+/// `A` and `B` are f32 even on a bf16/f16 model (f64 on an f64 one), as PEFT keeps them, so that small AdamW
+/// updates are not rounded away; the adapter path runs in their dtype and its output is cast back.
+#[derive(Debug)]
+pub struct LoraAdapter {
+    pub a: Tensor,
+    pub b: Tensor,
+    pub scale: f64,
+    pub(crate) enabled: Arc<AtomicBool>,
+}
+
+/// `y = x Wᵀ + b`, weight `[out, in]` as in PyTorch; with an enabled adapter `+ scale · (x Aᵀ) Bᵀ`, in PEFT's order
+/// and precision.
 #[derive(Debug)]
 pub struct Linear {
     pub weight: Tensor,
     pub bias: Option<Tensor>,
+    pub lora: Option<LoraAdapter>,
 }
 
 impl Linear {
     pub fn new(p: Path, in_dim: i64, out_dim: i64, bias: bool, kind: Kind) -> Self {
         let weight = param(&p, "weight", &[out_dim, in_dim], kind);
         let bias = bias.then(|| param(&p, "bias", &[out_dim], kind));
-        Linear { weight, bias }
+        Linear { weight, bias, lora: None }
     }
 
     pub fn forward(&self, xs: &Tensor) -> Tensor {
-        xs.linear(&self.weight, self.bias.as_ref())
+        let ys = xs.linear(&self.weight, self.bias.as_ref());
+        match &self.lora {
+            Some(l) if l.enabled.load(Ordering::Relaxed) => {
+                let update = xs.to_kind(l.a.kind()).linear::<Tensor>(&l.a, None).linear::<Tensor>(&l.b, None) * l.scale;
+                ys + update.to_kind(xs.kind())
+            }
+            _ => ys,
+        }
+    }
+
+    /// Folds the adapter into the weight (`W += scale · B A`, computed in f32 — f64 for f64 weights — and stored
+    /// in W's dtype) and drops it.
+    pub fn merge_adapter(&mut self) -> crate::Result<()> {
+        if let Some(l) = self.lora.take() {
+            let kind = self.weight.kind();
+            let exact = if kind == Kind::Double { Kind::Double } else { Kind::Float };
+            tch::no_grad(|| -> crate::Result<()> {
+                let delta = l.b.to_kind(exact).matmul(&l.a.to_kind(exact)) * l.scale;
+                let merged = (self.weight.to_kind(exact) + delta).to_kind(kind);
+                self.weight.shallow_clone().f_copy_(&merged)?;
+                Ok(())
+            })?;
+        }
+        Ok(())
     }
 }
 
@@ -63,6 +103,11 @@ pub struct Mlp {
 }
 
 impl Mlp {
+    /// The three projections by name, for attaching adapters.
+    pub(crate) fn projections_mut(&mut self) -> [(&'static str, &mut Linear); 3] {
+        [("gate_proj", &mut self.gate_proj), ("up_proj", &mut self.up_proj), ("down_proj", &mut self.down_proj)]
+    }
+
     pub fn new(p: Path, cfg: &ModelConfig, kind: Kind) -> Self {
         let (h, i, b) = (cfg.hidden_size, cfg.intermediate_size, cfg.mlp_bias);
         Mlp {

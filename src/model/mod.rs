@@ -11,6 +11,7 @@
 //! | [`sampling`] | per-sequence seeded streams and the CPU-side draw |
 //! | `layers`, `attention`, `decoder` | \[train\] the network and its KV cache |
 //! | `weights` | \[train\] sharded safetensors in and out of a `VarStore` |
+//! | `lora`, `adapter` | \[train\] `[lora]` settings and `lora_A` init; PEFT's adapter files |
 //! | `generate`, `policy` | \[train\] batched generation; the [`crate::agent::generator::Generator`] impl |
 //! | `init` | \[train\] a tiny random Qwen2 checkpoint with a BPE tokenizer trained on a snapshot's text |
 pub mod chat;
@@ -21,6 +22,8 @@ pub mod sampling;
 pub mod tokenizer;
 
 #[cfg(feature = "train")]
+pub mod adapter;
+#[cfg(feature = "train")]
 pub mod attention;
 #[cfg(feature = "train")]
 pub mod decoder;
@@ -30,6 +33,8 @@ pub mod generate;
 pub mod init;
 #[cfg(feature = "train")]
 pub mod layers;
+#[cfg(feature = "train")]
+pub mod lora;
 #[cfg(feature = "train")]
 pub mod policy;
 #[cfg(feature = "train")]

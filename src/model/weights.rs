@@ -51,38 +51,53 @@ fn ignorable(name: &str, cfg: &ModelConfig) -> bool {
 pub fn load_weights(vs: &VarStore, dir: &Path, cfg: &ModelConfig) -> Result<()> {
     let vars = vs.variables();
     let mut loaded = BTreeSet::new();
+    let what = format!("a {} model", cfg.model_type);
     for file in checkpoint_files(dir)? {
-        let handle = std::fs::File::open(&file).map_err(|e| Error::io(&file, e))?;
-        // SAFETY: the file is only read; a checkpoint changed on disk while loading is the caller's problem,
-        // as with any reader of safetensors files.
-        let mmap = unsafe { memmap2::Mmap::map(&handle) }.map_err(|e| Error::io(&file, e))?;
-        let st = SafeTensors::deserialize(&mmap).map_err(|e| Error::checkpoint(&file, e.to_string()))?;
-        for (name, view) in st.tensors() {
-            if ignorable(&name, cfg) {
-                continue;
-            }
-            let var = vars.get(&name).ok_or_else(|| {
-                Error::checkpoint(
-                    &file,
-                    format!("unexpected tensor {name:?}: no such parameter in a {} model", cfg.model_type),
-                )
-            })?;
-            let shape: Vec<i64> = view.shape().iter().map(|&d| d as i64).collect();
-            if shape != var.size() {
-                let msg = format!("tensor {name:?} has shape {shape:?}, the model expects {:?}", var.size());
-                return Err(Error::checkpoint(&file, msg));
-            }
-            let kind = kind_of(view.dtype()).ok_or_else(|| {
-                Error::checkpoint(&file, format!("tensor {name:?} has unsupported dtype {:?}", view.dtype()))
-            })?;
-            let src = Tensor::f_from_data_size(view.data(), &shape, kind)?;
-            let mut dst = var.shallow_clone();
-            tch::no_grad(|| dst.f_copy_(&src))?;
-            loaded.insert(name);
-        }
+        loaded.extend(fill_from_file(&vars, &file, |name| ignorable(name, cfg), &what)?);
     }
-    let missing: Vec<&String> =
-        vars.keys().filter(|k| !loaded.contains(*k)).collect::<BTreeSet<_>>().into_iter().collect();
+    all_loaded(&vars, &loaded, dir)
+}
+
+/// Copies every tensor of the safetensors `file` (except those `skip` names) into the variable of the same name;
+/// returns the names filled. A tensor with no variable, or of another shape, is an error naming it.
+pub(crate) fn fill_from_file(
+    vars: &HashMap<String, Tensor>,
+    file: &Path,
+    skip: impl Fn(&str) -> bool,
+    what: &str,
+) -> Result<BTreeSet<String>> {
+    let handle = std::fs::File::open(file).map_err(|e| Error::io(file, e))?;
+    // SAFETY: the file is only read; a checkpoint changed on disk while loading is the caller's problem,
+    // as with any reader of safetensors files.
+    let mmap = unsafe { memmap2::Mmap::map(&handle) }.map_err(|e| Error::io(file, e))?;
+    let st = SafeTensors::deserialize(&mmap).map_err(|e| Error::checkpoint(file, e.to_string()))?;
+    let mut loaded = BTreeSet::new();
+    for (name, view) in st.tensors() {
+        if skip(&name) {
+            continue;
+        }
+        let var = vars.get(&name).ok_or_else(|| {
+            Error::checkpoint(file, format!("unexpected tensor {name:?}: no such parameter in {what}"))
+        })?;
+        let shape: Vec<i64> = view.shape().iter().map(|&d| d as i64).collect();
+        if shape != var.size() {
+            let msg = format!("tensor {name:?} has shape {shape:?}, the model expects {:?}", var.size());
+            return Err(Error::checkpoint(file, msg));
+        }
+        let kind = kind_of(view.dtype()).ok_or_else(|| {
+            Error::checkpoint(file, format!("tensor {name:?} has unsupported dtype {:?}", view.dtype()))
+        })?;
+        let src = Tensor::f_from_data_size(view.data(), &shape, kind)?;
+        let mut dst = var.shallow_clone();
+        tch::no_grad(|| dst.f_copy_(&src))?;
+        loaded.insert(name);
+    }
+    Ok(loaded)
+}
+
+/// An error naming (up to 8 of) the variables that `loaded` lacks.
+pub(crate) fn all_loaded(vars: &HashMap<String, Tensor>, loaded: &BTreeSet<String>, dir: &Path) -> Result<()> {
+    let missing: BTreeSet<&String> = vars.keys().filter(|k| !loaded.contains(*k)).collect();
     if !missing.is_empty() {
         let shown: Vec<&str> = missing.iter().take(8).map(|s| s.as_str()).collect();
         return Err(Error::checkpoint(

@@ -1,5 +1,6 @@
 //! Checkpoints of a run: `run_dir/step-NNNNNN/` holds the weights (safetensors + config + tokenizer files, loadable
-//! by `transformers`), the optimizer state and `run_state.json` (steps done, seed); `run_dir/latest`
+//! by `transformers`; with `[lora]` a PEFT adapter instead: `adapter_model.safetensors` + `adapter_config.json`),
+//! the optimizer state (of the trained parameters only) and `run_state.json` (steps done, seed); `run_dir/latest`
 //! names the newest. Written to a temporary folder and renamed, so a crash never leaves a half checkpoint.
 use std::path::{Path, PathBuf};
 
@@ -53,8 +54,10 @@ pub fn save_as(dir: &Path, policy: &Policy, trainer: &Trainer, state: &TrainerSt
         std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     }
     std::fs::rename(&tmp, &dir).map_err(|e| Error::io(&dir, e))?;
-    let latest = run_dir.join("latest");
-    std::fs::write(&latest, format!("{name}\n")).map_err(|e| Error::io(&latest, e))?;
+    // Written aside and renamed: a kill between truncating and writing `latest` must not leave it empty.
+    let (latest, staged) = (run_dir.join("latest"), run_dir.join(".tmp-latest"));
+    std::fs::write(&staged, format!("{name}\n")).map_err(|e| Error::io(&staged, e))?;
+    std::fs::rename(&staged, &latest).map_err(|e| Error::io(&latest, e))?;
     Ok(dir)
 }
 

@@ -2,6 +2,8 @@
 //! `samples_per_question` trajectories each against the tools, turns rewards into group advantages and takes one
 //! GRPO step; metrics every step, checkpoints every `save_every` steps. Also the SFT warm start on expert
 //! trajectories. Everything random is seeded from the config and the step, so a resumed run continues exactly.
+//! With `[lora]`, SFT and GRPO each train adapters on a frozen base; the SFT adapter is merged into `sft/`, the
+//! base (and KL reference) of GRPO's fresh adapter.
 use std::path::Path;
 use std::time::Instant;
 
@@ -11,6 +13,7 @@ use super::{group_advantages, Sequence, StepStats, TrainBatch, Trainer};
 use crate::agent::{rollout_timed, Task, Tools, Trajectory};
 use crate::config::TrainConfig;
 use crate::error::Result;
+use crate::model::adapter::{is_adapter_dir, AdapterConfig};
 use crate::model::policy::{parse_device, parse_kind, Policy};
 use crate::Error;
 
@@ -228,9 +231,9 @@ pub fn train(
     let digest = config_digest(cfg)?;
     let resumed = start_point(cfg, resume, &digest)?;
     let (mut policy, mut state) = match &resumed {
-        Some((dir, state)) => (Policy::load(dir, device, kind)?, state.clone()),
+        Some((dir, state)) => (load_checkpoint(cfg, dir, state.step, device, kind)?, state.clone()),
         None => (
-            Policy::load(&cfg.model.path, device, kind)?,
+            load_start(cfg, device, kind)?,
             TrainerState { seed: cfg.train.seed, config_digest: digest, ..TrainerState::default() },
         ),
     };
@@ -240,12 +243,26 @@ pub fn train(
         let bar = crate::progress::bar(cfg.train.sft_steps as u64, "sft");
         state = run_sft(cfg, &mut policy, &mut trainer, expert, state, &bar)?;
         bar.finish_and_clear();
-        checkpoint::save_as(&checkpoint::sft_dir(&cfg.run_dir), &policy, &trainer, &state)?;
+        let sft_dir = checkpoint::sft_dir(&cfg.run_dir);
+        if cfg.lora.is_some() {
+            // The SFT adapter is merged into a full checkpoint: the base of GRPO's adapter and its KL reference.
+            policy.merge_lora()?;
+            checkpoint::save_as(&sft_dir, &policy, &trainer, &state)?;
+            drop(policy);
+            policy = load_checkpoint(cfg, &sft_dir, 0, device, kind)?;
+        } else {
+            checkpoint::save_as(&sft_dir, &policy, &trainer, &state)?;
+        }
     }
     let mut trainer = match &resumed {
         Some((dir, saved)) if saved.step > 0 => {
-            let reference = if sft { checkpoint::sft_dir(&cfg.run_dir) } else { cfg.model.path.clone() };
-            let mut trainer = Trainer::with_reference(&policy, &reference, cfg.grpo.clone())?;
+            let mut trainer = match policy.lora() {
+                Some(_) => Trainer::new(&policy, cfg.grpo.clone())?,
+                None => {
+                    let reference = if sft { checkpoint::sft_dir(&cfg.run_dir) } else { cfg.model.path.clone() };
+                    Trainer::with_reference(&policy, &reference, cfg.grpo.clone())?
+                }
+            };
             trainer.load_state(&policy, dir)?;
             trainer
         }
@@ -257,6 +274,49 @@ pub fn train(
     bar.finish_and_clear();
     redraw(&cfg.run_dir);
     Ok(state)
+}
+
+/// The policy a fresh run starts from: `[model] path` (a full checkpoint), with fresh adapters under `[lora]`.
+fn load_start(cfg: &TrainConfig, device: tch::Device, kind: Option<tch::Kind>) -> Result<Policy> {
+    if is_adapter_dir(&cfg.model.path) {
+        return Err(Error::Config(format!(
+            "[model] path {} is a LoRA adapter; train from a full checkpoint (`webtape model merge` makes one)",
+            cfg.model.path.display()
+        )));
+    }
+    let mut policy = Policy::load(&cfg.model.path, device, kind)?;
+    if let Some(lora) = &cfg.lora {
+        policy.add_lora(lora)?;
+    }
+    Ok(policy)
+}
+
+/// The policy saved in checkpoint `dir` after `step` GRPO steps. Under `[lora]`, a GRPO checkpoint holds an
+/// adapter, which must have the configured rank, alpha and targets; the SFT checkpoint (`step` 0) is a full
+/// model that GRPO's fresh adapter starts on.
+fn load_checkpoint(
+    cfg: &TrainConfig,
+    dir: &Path,
+    step: usize,
+    device: tch::Device,
+    kind: Option<tch::Kind>,
+) -> Result<Policy> {
+    match (&cfg.lora, is_adapter_dir(dir)) {
+        (Some(lora), true) => AdapterConfig::read(dir)?.check_matches(lora, dir)?,
+        (Some(lora), false) if step == 0 => {
+            let mut policy = Policy::load(dir, device, kind)?;
+            policy.add_lora(lora)?;
+            return Ok(policy);
+        }
+        (Some(_), false) => {
+            return Err(Error::Config(format!("{} holds no LoRA adapter, but the config has [lora]", dir.display())))
+        }
+        (None, true) => {
+            return Err(Error::Config(format!("{} holds a LoRA adapter, but the config has no [lora]", dir.display())))
+        }
+        (None, false) => {}
+    }
+    Policy::load(dir, device, kind)
 }
 
 /// The checkpoint to continue from (`resume`), or none for a fresh run, which must not overwrite an old one.

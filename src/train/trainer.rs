@@ -1,6 +1,8 @@
-//! [`Trainer`]: owns the optimizer and a frozen copy of the reference weights, and runs GRPO and SFT steps
-//! on a [`Policy`] — micro-batched forward/backward passes whose accumulated gradient equals the gradient of
-//! one token-mean loss over the whole batch, then gradient-norm clipping and an AdamW update.
+//! [`Trainer`]: owns the optimizer and the KL reference — a frozen copy of the reference weights, or, for a
+//! policy with LoRA adapters, the policy's own frozen base with its adapters switched off (no second copy) — and
+//! runs GRPO and SFT steps on a [`Policy`]: micro-batched forward/backward passes whose accumulated gradient
+//! equals the gradient of one token-mean loss over the whole batch, then gradient-norm clipping and an AdamW
+//! update of the trainable parameters only.
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -10,7 +12,7 @@ use tch::{Kind, Tensor};
 use super::batch::{Sequence, TrainBatch};
 use super::grpo::{loss_terms, GrpoConfig, StepStats, TermSums};
 use super::logprobs::{pack, token_logprobs, Entropy};
-use super::optim::{clip_grad_norm, trainable_params, zero_grads, AdamW, AdamWConfig};
+use super::optim::{clip_grad_norm, zero_grads, AdamW, AdamWConfig};
 use crate::model::config::ModelConfig;
 use crate::model::decoder::Decoder;
 use crate::model::weights::load_weights;
@@ -20,13 +22,20 @@ use crate::{Error, Result};
 const OPTIMIZER_FILE: &str = "optimizer.safetensors";
 const STATE_FILE: &str = "trainer_state.json";
 
+/// The model the KL term compares the policy with.
+#[derive(Debug)]
+enum Reference {
+    /// A frozen decoder of its own; the store keeps its weights alive (the decoder holds shallow handles).
+    Frozen { _store: VarStore, decoder: Box<Decoder> },
+    /// The policy's base weights: its decoder with the LoRA adapters switched off.
+    PolicyBase,
+}
+
 /// GRPO/SFT training state of one policy.
 #[derive(Debug)]
 pub struct Trainer {
     cfg: GrpoConfig,
-    /// Keeps the reference weights alive (the decoder holds shallow handles to them).
-    _ref_store: VarStore,
-    reference: Decoder,
+    reference: Reference,
     optim: AdamW,
     steps: u64,
 }
@@ -39,13 +48,18 @@ struct SavedState {
 }
 
 impl Trainer {
-    /// A trainer whose KL reference is a frozen copy of `policy`'s current weights.
+    /// A trainer whose KL reference is a frozen copy of `policy`'s current weights; for a policy with LoRA
+    /// adapters, its base weights with the adapters switched off (the same model, as the adapters start at zero).
     pub fn new(policy: &Policy, cfg: GrpoConfig) -> Result<Self> {
+        if policy.lora().is_some() {
+            return Self::build(Reference::PolicyBase, cfg);
+        }
         let d = policy.decoder();
         let mut store = VarStore::new(d.device());
-        let reference = Decoder::new(store.root(), &d.config, d.kind());
+        let decoder = Decoder::new(store.root(), &d.config, d.kind());
         store.copy(policy.var_store())?;
-        Self::build(store, reference, cfg)
+        store.freeze();
+        Self::build(Reference::Frozen { _store: store, decoder: Box::new(decoder) }, cfg)
     }
 
     /// A trainer whose KL reference is loaded from the checkpoint in `reference_dir` (e.g. the initial
@@ -63,23 +77,24 @@ impl Trainer {
         if !fits {
             return Err(Error::checkpoint(reference_dir, "reference parameters do not match the policy's"));
         }
-        Self::build(store, reference, cfg)
+        let mut store = store;
+        store.freeze();
+        Self::build(Reference::Frozen { _store: store, decoder: Box::new(reference) }, cfg)
     }
 
-    fn build(mut store: VarStore, reference: Decoder, cfg: GrpoConfig) -> Result<Self> {
+    fn build(reference: Reference, cfg: GrpoConfig) -> Result<Self> {
         cfg.validate()?;
-        store.freeze();
         let optim = AdamW::new(adamw_config(&cfg))?;
-        Ok(Trainer { cfg, _ref_store: store, reference, optim, steps: 0 })
+        Ok(Trainer { cfg, reference, optim, steps: 0 })
     }
 
     pub fn config(&self) -> &GrpoConfig {
         &self.cfg
     }
 
-    /// The frozen reference model.
-    pub fn reference(&self) -> &Decoder {
-        &self.reference
+    /// Whether the KL reference is the policy's own base (adapters off) rather than a separate frozen copy.
+    pub fn reference_is_policy_base(&self) -> bool {
+        matches!(self.reference, Reference::PolicyBase)
     }
 
     /// Optimizer steps taken (skipped non-finite updates do not count).
@@ -108,7 +123,7 @@ impl Trainer {
     /// log-probs, then micro-batches whose losses are token means over the whole batch's trained tokens.
     pub fn grpo_backward(&mut self, policy: &Policy, batch: &TrainBatch) -> Result<StepStats> {
         let total = batch.validate(policy.decoder().config.vocab_size as usize)? as f64;
-        zero_grads(&trainable_params(policy.var_store()));
+        zero_grads(&policy.trainable_params());
         let mut sums = TermSums::default();
         for chunk in batch.sequences.chunks(self.cfg.micro_batch) {
             sums.add(&self.grpo_micro(policy.decoder(), chunk, total)?);
@@ -133,9 +148,14 @@ impl Trainer {
         let packed = pack(chunk, model.device())?;
         let t = cfg.temperature;
         let (reference, recomputed) = tch::no_grad(|| -> Result<(Option<Tensor>, Option<Tensor>)> {
-            let reference = match cfg.kl_coef > 0.0 {
-                true => Some(token_logprobs(&self.reference, &packed, t, Entropy::Skip)?.0),
-                false => None,
+            let reference = match (&self.reference, cfg.kl_coef > 0.0) {
+                (_, false) => None,
+                (Reference::Frozen { decoder, .. }, true) => {
+                    Some(token_logprobs(decoder, &packed, t, Entropy::Skip)?.0)
+                }
+                (Reference::PolicyBase, true) => {
+                    Some(model.without_adapters(|base| token_logprobs(base, &packed, t, Entropy::Skip))?.0)
+                }
             };
             let recomputed = match packed.has_old.iter().all(|&h| h) {
                 true => None,
@@ -169,7 +189,7 @@ impl Trainer {
     /// The gradient of [`Trainer::sft_step`]'s loss, left in the policy's parameters (zeroed first).
     pub fn sft_backward(&mut self, policy: &Policy, batch: &TrainBatch) -> Result<StepStats> {
         let total = batch.validate(policy.decoder().config.vocab_size as usize)? as f64;
-        zero_grads(&trainable_params(policy.var_store()));
+        zero_grads(&policy.trainable_params());
         let model = policy.decoder();
         let mut nll = 0.0;
         for chunk in batch.sequences.chunks(self.cfg.micro_batch) {
@@ -190,7 +210,7 @@ impl Trainer {
     /// Clips the accumulated gradients and takes an AdamW step; returns the pre-clip norm. A non-finite
     /// norm skips the update (as veRL does) and leaves the step count alone.
     fn update(&mut self, policy: &mut Policy) -> Result<f64> {
-        let params = trainable_params(policy.var_store());
+        let params = policy.trainable_params();
         let norm = clip_grad_norm(&params, self.cfg.max_grad_norm)?;
         if norm.is_finite() {
             self.optim.step(&params)?;
@@ -216,7 +236,7 @@ impl Trainer {
         let path = dir.join(STATE_FILE);
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
         let state: SavedState = serde_json::from_str(&text).map_err(|e| Error::checkpoint(&path, e.to_string()))?;
-        self.optim.load(&dir.join(OPTIMIZER_FILE), &trainable_params(policy.var_store()))?;
+        self.optim.load(&dir.join(OPTIMIZER_FILE), &policy.trainable_params())?;
         self.steps = state.steps;
         Ok(())
     }

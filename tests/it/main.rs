@@ -30,6 +30,10 @@ mod train_grpo;
 #[cfg(feature = "train")]
 mod train_learn;
 #[cfg(feature = "train")]
+mod train_lora;
+#[cfg(feature = "train")]
+mod train_lora_run;
+#[cfg(feature = "train")]
 mod train_optim;
 #[cfg(feature = "train")]
 mod train_run;

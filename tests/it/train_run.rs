@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::common::*;
 
 /// A recorded sim snapshot holding the expert's searches and pages for the first `n` train questions.
-fn world(dir: &Path, n: usize) -> (PathBuf, PathBuf) {
+pub fn world(dir: &Path, n: usize) -> (PathBuf, PathBuf) {
     let questions = sim_questions(dir, n);
     let text = std::fs::read_to_string(&questions).unwrap();
     let queries: String = text
@@ -24,7 +24,7 @@ fn world(dir: &Path, n: usize) -> (PathBuf, PathBuf) {
     (questions, snap)
 }
 
-fn config(dir: &Path, name: &str, questions: &Path, snap: &Path, steps: usize) -> PathBuf {
+pub fn config(dir: &Path, name: &str, questions: &Path, snap: &Path, steps: usize) -> PathBuf {
     let text = format!(
         r#"run_dir = "{run}"
 [model]
@@ -65,12 +65,12 @@ sft_lr = 1e-3
     write_file(dir, &format!("{name}.toml"), text.as_bytes())
 }
 
-fn bytes(path: &Path) -> Vec<u8> {
+pub fn bytes(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// Asserts two files are byte-identical (showing their beginnings, not megabytes of numbers, when not).
-fn same_file(a: &Path, b: &Path) {
+pub fn same_file(a: &Path, b: &Path) {
     let (x, y) = (bytes(a), bytes(b));
     let head = |v: &[u8]| String::from_utf8_lossy(&v[..v.len().min(600)]).into_owned();
     assert!(x == y, "{} and {} differ:\n{}\n---\n{}", a.display(), b.display(), head(&x), head(&y));

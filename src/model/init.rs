@@ -1,10 +1,8 @@
 //! `webtape model init`: a tiny random Qwen2 checkpoint built from nothing — a byte-level BPE tokenizer trained on
-//! a snapshot's text (Qwen2's pre-tokenizer, ChatML specials, tool-call tokens), the config files, and weights drawn
+//! a snapshot's text (word or Qwen2 pre-tokenizer, ChatML specials, tool-call tokens), the config files, and weights drawn
 //! from a seed — which [`super::Policy::load`] and `transformers` both load. Same spec + corpus → same bytes.
 use std::collections::HashSet;
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{json, Value};
 use tch::nn::VarStore;
@@ -17,14 +15,12 @@ use tokenizers::pre_tokenizers::sequence::Sequence;
 use tokenizers::pre_tokenizers::split::{Split, SplitPattern};
 use tokenizers::{AddedToken, SplitDelimiterBehavior, Tokenizer};
 
-use super::chat::ChatTemplate;
 use super::config::ModelConfig;
 use super::decoder::Decoder;
+pub use super::init_corpus::corpus_from_snapshot;
 use super::policy::DEFAULT_SHARD_BYTES;
 use super::tokenizer::read_json;
 use super::weights::save_checkpoint;
-use crate::agent::prompt::{system_prompt, tool_schemas, TurnFormat};
-use crate::snapshot::Snapshot;
 use crate::{Error, Result};
 
 /// Qwen2.5-Instruct's chat template (function calling in `<tool_call>` tags).
@@ -36,14 +32,12 @@ const QWEN_SPLIT: &str =
 /// word has one tokenization wherever it stands (after a space, a quote or a tag).
 const WORD_SPLIT: &str = r"\p{L}+|\p{N}|[^\s\p{L}\p{N}]+|\s+";
 /// Special tokens: ids 0, 1, 2 of the vocabulary.
-const SPECIAL_TOKENS: [&str; 3] = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"];
+pub(super) const SPECIAL_TOKENS: [&str; 3] = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"];
 /// Added tokens that stay text (not special), as Qwen's `<tool_call>`: the last ids of the vocabulary.
 const TOOL_TOKENS: &str =
     "<tool_call> </tool_call> <tool_response> </tool_response> <think> </think> <answer> </answer>";
 /// Written last into a finished folder: the spec and a digest of the corpus, so a rerun can tell it is done.
 const STAMP_FILE: &str = "init_spec.json";
-/// Times each agent-format episode is fed to the tokenizer trainer, so its strings get merges of their own.
-const AGENT_REPEATS: usize = 32;
 
 /// The shape of the model to build and the seed of its weights.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -324,96 +318,4 @@ fn initial_values(name: &str, n: usize, spec: &InitSpec) -> Vec<f32> {
 fn write_json(path: &Path, value: &Value) -> Result<()> {
     let text = serde_json::to_string_pretty(value).map_err(|e| Error::Config(e.to_string()))?;
     std::fs::write(path, text + "\n").map_err(|e| Error::io(path, e))
-}
-
-/// The tokenizer's training text: the agent's own format (system prompt with tools, tool calls, observations,
-/// answers; repeated so these strings get merges), then page titles and texts in the snapshot's key order (the
-/// latest usable capture of each URL), at most `max_chars` characters of them.
-pub fn corpus_from_snapshot(snapshot: &Snapshot, max_chars: usize) -> Result<Vec<String>> {
-    let mut texts = agent_texts()?;
-    texts.extend(page_texts(snapshot, max_chars)?);
-    Ok(texts)
-}
-
-/// A file removed when dropped.
-struct TempFile(PathBuf);
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-/// "Title\ntext" per page, through the snapshot's JSONL text export (the public way to walk its pages).
-fn page_texts(snapshot: &Snapshot, max_chars: usize) -> Result<Vec<String>> {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let name = format!("webtape-init-{}-{}.jsonl", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
-    let export = TempFile(std::env::temp_dir().join(name));
-    crate::snapshot::export_text(snapshot, &export.0)?;
-    let file = std::fs::File::open(&export.0).map_err(|e| Error::io(&export.0, e))?;
-    let (mut left, mut texts) = (max_chars, Vec::new());
-    for line in std::io::BufReader::new(file).lines() {
-        if left == 0 {
-            break;
-        }
-        let line = line.map_err(|e| Error::io(&export.0, e))?;
-        let doc: Value = serde_json::from_str(&line).map_err(|e| Error::bad_input("text export", e.to_string()))?;
-        let contents = doc["contents"].as_str().unwrap_or_default();
-        // `"Title"\ntext` → `Title\ntext`
-        let text = match contents.strip_prefix('"').and_then(|c| c.split_once("\"\n")) {
-            Some((title, body)) => format!("{title}\n{body}"),
-            None => contents.to_string(),
-        };
-        let text = match text.char_indices().nth(left) {
-            Some((cut, _)) => text[..cut].to_string(),
-            None => text,
-        };
-        left -= text.chars().count();
-        texts.push(text);
-    }
-    Ok(texts)
-}
-
-/// Sample episodes, one a line: question | search query | URL | page summary | answer.
-const SAMPLES: &str = "\
-What is the capital of France?|capital of France|https://en.wikipedia.org/wiki/Paris|Paris is the capital.|Paris
-Who wrote Pride and Prejudice?|Pride and Prejudice author|https://example.org/books/pride?id=1813|An 1813 novel by \
-Jane Austen.|Jane Austen
-When did people first walk on the Moon?|first Moon landing|https://example.com/apollo-11|Apollo 11 landed on the \
-Moon on 20 July 1969.|1969";
-
-/// Whole sample episodes in the exact text of a rollout: chat-templated prompt, `<think>` prefill, tool calls
-/// (compact JSON as the expert writes it, and spaced as the template renders it), observations, the answer.
-fn agent_texts() -> Result<Vec<String>> {
-    let specials = vec![("eos_token".into(), SPECIAL_TOKENS[2].into()), ("pad_token".into(), SPECIAL_TOKENS[0].into())];
-    let template = ChatTemplate::new(CHAT_TEMPLATE.to_string(), specials)?;
-    let tools = tool_schemas(crate::env::EnvConfig::default().max_queries);
-    let format = TurnFormat::default();
-    let mut texts = Vec::new();
-    for sample in SAMPLES.lines() {
-        let [question, query, url, summary, answer] = sample.splitn(5, '|').collect::<Vec<_>>()[..] else {
-            unreachable!("five fields per sample")
-        };
-        let title = format!("{answer} - Wikipedia");
-        let messages = [
-            json!({"role": "system", "content": system_prompt("2026-01-01")}),
-            json!({"role": "user", "content": question}),
-        ];
-        let prompt = template.render(&messages, Some(&tools), true)?;
-        let search = json!({"name": "web_search", "arguments": {"query": [query]}});
-        let spaced = format!(r#"{{"name": "browse_webpage", "arguments": {{"url_list": [{}]}}}}"#, json!(url));
-        let results = json!([{"search_query": query, "web_page_info_list": [
-            {"title": title, "url": url, "quick_summary": summary}]}]);
-        let page = json!([{"url": url, "information": [{"page_number": 1, "page_summary": summary}]}]);
-        let episode = format!(
-            "{prompt}{think}I should search for {query}.\n</think>\n<tool_call>\n{search}\n</tool_call>{obs}\
-             I will read the most relevant result.\n</think>\n<tool_call>\n{spaced}\n</tool_call>{page}\
-             I have found what the question asks.\n</think>\n<answer>{answer}</answer><|im_end|>\n",
-            think = format.think_prefill,
-            obs = format.observation(&results.to_string()),
-            page = format.observation(&page.to_string()),
-        );
-        texts.extend(std::iter::repeat_n(episode, AGENT_REPEATS));
-    }
-    Ok(texts)
 }

@@ -14,6 +14,7 @@
 //! | `lora`, `adapter` | \[train\] `[lora]` settings and `lora_A` init; PEFT's adapter files |
 //! | `generate`, `policy` | \[train\] batched generation; the [`crate::agent::generator::Generator`] impl |
 //! | `init` | \[train\] a tiny random Qwen2 checkpoint with a BPE tokenizer trained on a snapshot's text |
+//! | `init_corpus` | \[train\] the text that tokenizer trains on: agent-format episodes, then snapshot pages |
 pub mod chat;
 pub mod codec;
 pub mod config;
@@ -31,6 +32,8 @@ pub mod decoder;
 pub mod generate;
 #[cfg(feature = "train")]
 pub mod init;
+#[cfg(feature = "train")]
+mod init_corpus;
 #[cfg(feature = "train")]
 pub mod layers;
 #[cfg(feature = "train")]

@@ -123,8 +123,7 @@ pub fn token_logprobs(
     let (b, l, h) = hidden.size3()?;
     let cells = packed.mask.reshape([-1]).gt(0).nonzero().squeeze_dim(1);
     let picked = hidden.reshape([b * l, h]).index_select(0, &cells);
-    let logits = model.logits(&picked);
-    let logits = if logits.kind() == Kind::Float { logits } else { logits.to_kind(Kind::Float) };
+    let logits = float_logits(model, &picked);
     let labels = packed.labels.reshape([-1]).index_select(0, &cells);
     let spread = |values: Tensor| {
         let zeros = Tensor::zeros([b * l], (Kind::Float, values.device()));
@@ -142,10 +141,19 @@ pub fn token_logprobs(
 /// Log-probs `[B, L]` of the grid's labels at every cell (trained or not), without gradients.
 fn all_logprobs(model: &Decoder, packed: &Packed, temperature: f64) -> Result<Tensor> {
     tch::no_grad(|| {
-        let logits = model.logits(&grid_hidden(model, packed, temperature)?);
-        let logits = if logits.kind() == Kind::Float { logits } else { logits.to_kind(Kind::Float) };
+        let logits = float_logits(model, &grid_hidden(model, packed, temperature)?);
         logprobs_from_logits(&logits, &packed.labels)
     })
+}
+
+/// Logits (f32, whatever the model's dtype) for hidden states `[.., H]`.
+fn float_logits(model: &Decoder, hidden: &Tensor) -> Tensor {
+    let logits = model.logits(hidden);
+    if logits.kind() == Kind::Float {
+        logits
+    } else {
+        logits.to_kind(Kind::Float)
+    }
 }
 
 /// Final hidden states `[B, L, H]` at the grid's scoring positions, divided by `temperature`.
@@ -154,9 +162,6 @@ fn grid_hidden(model: &Decoder, packed: &Packed, temperature: f64) -> Result<Ten
         return Err(Error::Config(format!("temperature must be > 0, got {temperature}")));
     }
     let (_, width) = packed.ids.size2()?;
-    if width > model.max_positions() {
-        return Err(Error::Config(format!("sequence of {width} tokens exceeds {} positions", model.max_positions())));
-    }
     let hidden = model.forward_hidden_right_padded(&packed.ids)?;
     let cols = packed.labels.size()[1];
     let hidden = hidden.narrow(1, packed.start, cols.min(width - packed.start));

@@ -2,20 +2,24 @@
 # `make demo`: the whole system on the embedded default, with no API key, no internet and no downloaded model.
 #   1. the built-in synthetic web on loopback (webtape sim serve), with a seeded world and its questions;
 #   2. recorded through the real recorder into snapshots/demo; the sim web is stopped: the rest is replay;
-#   3. a BPE tokenizer trained on the snapshot text and a tiny Qwen2-config policy (configs/demo.toml [init]);
-#   4. SFT on the scripted expert's trajectories, then GRPO in replay;
-#   5. the SFT and GRPO checkpoints evaluated on the held-out questions;
-#   6. digests: a second run prints the same ones.
+#   3. the policy: the committed pretrained base (never trained on this world), or a tiny random one ([init]);
+#   4. SFT on the scripted expert's trajectories of this world, then GRPO in replay;
+#   5. the base, SFT and GRPO checkpoints evaluated on the held-out questions (subjects never trained on);
+#   6. a live run made replayable: a short GRPO segment against the live sim web with faults, recorded, then the
+#      same segment replayed with the web stopped: the same metrics, weights and run digest;
+#   7. digests: a second run prints the same ones.
 # Usage: scripts/demo.sh [CONFIG]   (CONFIG defaults to configs/demo.toml; env WEBTAPE (binary), SEED and
-# ENTITIES (the world), PORT (of the sim web) override)
+# ENTITIES (the world), PORT (of the sim web), LIVE_STEPS (of step 6) override)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONFIG=${1:-configs/demo.toml}
 BIN=${WEBTAPE:-target/release/webtape}
 SEED=${SEED:-7}
 ENTITIES=${ENTITIES:-300}
-# A fixed port: page URLs (and so the snapshot, the tokenizer and every digest) must not change between runs.
+# A fixed port: page URLs (and so the snapshot, what the policy reads and every digest) must not change between
+# runs; the pretrained base was recorded on the same port.
 PORT=${PORT:-18088}
+LIVE_STEPS=${LIVE_STEPS:-2}
 value() { # value SECTION KEY: a string value from the config
   python3 - "$CONFIG" "$1" "$2" <<'EOF'
 import sys, tomllib
@@ -33,16 +37,21 @@ EXPERT=$(value data sft)
 STEPS=$(value train steps)
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 started=$SECONDS
+# Starts the sim web in the background (extra flags: faults); sets SIM (pid) and URL.
+start_sim() {
+  local log=$1; shift
+  "$BIN" sim serve --port "$PORT" --seed "$SEED" --entities "$ENTITIES" "$@" > "$log" 2>&1 &
+  SIM=$!
+  for _ in $(seq 100); do grep -q "http://127.0.0.1:" "$log" 2>/dev/null && break; kill -0 $SIM 2>/dev/null || break; sleep 0.1; done
+  URL=$(grep -o 'http://127.0.0.1:[0-9]*' "$log" | head -1 || true)
+  [[ -n "$URL" ]] || { cat "$log"; echo "sim web did not start (is port $PORT in use?)" >&2; exit 1; }
+}
 
-rm -rf "$RUN" "$SNAP"
+rm -rf "$RUN" "$SNAP" "$SNAP-live"
 mkdir -p "$RUN"
 step "1. the built-in web: webtape sim serve (seed $SEED, $ENTITIES entities) on loopback"
-"$BIN" sim serve --port "$PORT" --seed "$SEED" --entities "$ENTITIES" > "$RUN/sim.log" 2>&1 &
-SIM=$!
+start_sim "$RUN/sim.log"
 trap 'kill $SIM 2>/dev/null || true' EXIT
-for _ in $(seq 100); do grep -q "http://127.0.0.1:" "$RUN/sim.log" 2>/dev/null && break; kill -0 $SIM 2>/dev/null || break; sleep 0.1; done
-URL=$(grep -o 'http://127.0.0.1:[0-9]*' "$RUN/sim.log" | head -1)
-[[ -n "$URL" ]] || { cat "$RUN/sim.log"; echo "sim web did not start" >&2; exit 1; }
 "$BIN" sim questions --seed "$SEED" --entities "$ENTITIES" --split train --out "$TRAIN"
 "$BIN" sim questions --seed "$SEED" --entities "$ENTITIES" --split test --out "$TEST"
 echo "$URL: $("$BIN" sim pages --seed "$SEED" --entities "$ENTITIES" | wc -l) pages; $(wc -l < "$TRAIN") train and $(wc -l < "$TEST") test questions"
@@ -64,10 +73,21 @@ trap - EXIT
 echo "sim web stopped: everything below replays $SNAP"
 
 if python3 -c 'import sys, tomllib; sys.exit("init" not in tomllib.load(open(sys.argv[1], "rb")))' "$CONFIG"; then
-  step "3. tokenizer + tiny policy: webtape model init --config $CONFIG"
+  step "3. tokenizer + tiny random policy: webtape model init --config $CONFIG"
   "$BIN" model init --config "$CONFIG"
 else
-  step "3. policy: the checkpoint at $MODEL (the config has no [init] section)"
+  step "3. the policy: $MODEL"
+  [[ -f "$MODEL/config.json" ]] || { echo "$MODEL holds no model; build it with: webtape model pretrain --config configs/sim-base.toml" >&2; exit 1; }
+  if [[ -f "$MODEL/pretrain.json" ]]; then
+    python3 - "$MODEL/pretrain.json" <<'EOF'
+import json, sys
+p = json.load(open(sys.argv[1])); c, r = p["config"], p["report"]
+print(f"a pretrained base ({r['parameters']:,} parameters, vocab {r['vocab']}) made by `webtape model pretrain`: "
+      f"{len(c['worlds']['seeds'])} other sim worlds (seeds {c['worlds']['seeds'][0]}..{c['worlds']['seeds'][-1]}), "
+      f"{r['trajectories']:,} expert trajectories, {c['train']['sft_steps']} steps on their turn windows. "
+      "It has never seen this world.")
+EOF
+  fi
 fi
 
 step "4a. expert trajectories for the SFT warm start: webtape expert --config $CONFIG"
@@ -75,26 +95,61 @@ step "4a. expert trajectories for the SFT warm start: webtape expert --config $C
 step "4b. SFT, then GRPO in replay: webtape train --config $CONFIG"
 "$BIN" train --config "$CONFIG" | tee "$RUN/train.log"
 
-step "5. evaluation on the held-out questions (greedy)"
+step "5. evaluation on the held-out questions (greedy; their subjects were never trained on)"
 FINAL=$(printf '%s/step-%06d' "$RUN" "$STEPS")
-for name in sft "$(basename "$FINAL")"; do
+for name in base sft "$(basename "$FINAL")"; do
   echo "-- $name"
-  "$BIN" eval --config "$CONFIG" --model "$RUN/$name" --out "$RUN/eval-$name" | tee "$RUN/eval-$name.log"
+  model="$RUN/$name"; [[ $name == base ]] && model=$MODEL
+  "$BIN" eval --config "$CONFIG" --model "$model" --out "$RUN/eval-$name" | tee "$RUN/eval-$name.log"
 done
 python3 - "$RUN" "$(basename "$FINAL")" <<'EOF'
 import csv, sys
 run, final = sys.argv[1], sys.argv[2]
 def row(name):
     return next(r for r in csv.DictReader(open(f"{run}/eval-{name}/table.csv")) if r["dataset"] == "all")
-sft, grpo = row("sft"), row(final)
-print("\n| checkpoint | F1 | EM | format errors | tool calls |\n|---|---:|---:|---:|---:|")
-for name, r in (("SFT", sft), (f"GRPO ({final})", grpo)):
-    print(f"| {name} | {float(r['f1']):.3f} | {float(r['em']):.3f} | {float(r['format_errors']):.3f} | {float(r['tool_calls']):.2f} |")
-print(f"\nGRPO - SFT test F1: {float(grpo['f1']) - float(sft['f1']):+.3f}")
+rows = [("base (other worlds only)", row("base")), ("SFT", row("sft")), (f"GRPO ({final})", row(final))]
+print("\n| checkpoint | F1 | EM | format errors | tool calls | copy rate |\n|---|---:|---:|---:|---:|---:|")
+for name, r in rows:
+    copy = f"{float(r['copy_rate']):.3f}" if r["copy_rate"] else "-"
+    print(f"| {name} | {float(r['f1']):.3f} | {float(r['em']):.3f} | {float(r['format_errors']):.3f} | {float(r['tool_calls']):.2f} | {copy} |")
+print(f"\nGRPO - SFT test F1: {float(rows[2][1]['f1']) - float(rows[1][1]['f1']):+.3f}")
 EOF
 
-step "6. digests (a second run prints the same)"
+step "6. a live run made replayable: $LIVE_STEPS GRPO steps from $(basename "$FINAL") against the live sim web (faults on), recorded into $SNAP-live; then replayed with the web stopped"
+LIVE=(--set "model.path=$FINAL" --set "env.snapshot=$SNAP-live" --set train.sft_steps=0 --set "train.steps=$LIVE_STEPS")
+start_sim "$RUN/sim-live.log" --faults too-many,server-error,slow --fault-rate 0.3 --slow-ms 300 --retry-after 1
+trap 'kill $SIM 2>/dev/null || true' EXIT
+SERPER_API_KEY=demo "$BIN" train --config "$CONFIG" "${LIVE[@]}" --run-dir "$RUN/live-record" --mode record \
+  --provider serper --endpoint "$URL" --allow-private --rate none --host-rate none --host-concurrency 0 | tee "$RUN/live-record.log"
+faults=$(curl -s "$URL/__sim/stats" | python3 -c 'import json,sys; print(sum(json.load(sys.stdin).get("faults", {}).values()))' 2>/dev/null || echo "?")
+kill $SIM; wait $SIM 2>/dev/null || true
+trap - EXIT
+echo "sim web stopped; replaying $SNAP-live"
+"$BIN" train --config "$CONFIG" "${LIVE[@]}" --run-dir "$RUN/live-replay" | tee "$RUN/live-replay.log"
+python3 - "$RUN" "$LIVE_STEPS" "$faults" <<'EOF'
+import hashlib, json, re, sys
+run, steps, faults = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+def metrics(name):
+    rows = [json.loads(l) for l in open(f"{run}/{name}/metrics.jsonl")]
+    return [{k: v for k, v in r.items() if not k.startswith("env_")} for r in rows]
+def digest(name):
+    return re.search(r"run digest (\S+)", open(f"{run}/{name}.log").read()).group(1)
+def weights(name):
+    return hashlib.sha256(open(f"{run}/{name}/step-{steps:06d}/model.safetensors", "rb").read()).hexdigest()[:16]
+rec, rep = metrics("live-record"), metrics("live-replay")
+print(f"\n| step | reward (record) | reward (replay) | F1 (record) | F1 (replay) | tool calls | KL |\n|---:|---:|---:|---:|---:|---:|---:|")
+for a, b in zip(rec, rep):
+    print(f"| {a['step']} | {a['reward_mean']:.4f} | {b['reward_mean']:.4f} | {a['f1']:.4f} | {b['f1']:.4f} | {a['tool_calls']:.2f} | {a['kl']:.5f} |")
+same = rec == rep and digest("live-record") == digest("live-replay") and weights("live-record") == weights("live-replay")
+print(f"record: run digest {digest('live-record')}, weights {weights('live-record')} (the sim web injected {faults} faults)")
+print(f"replay: run digest {digest('live-replay')}, weights {weights('live-replay')}")
+print("the live run and its replay are identical: metrics, weights and run digest" if same else "MISMATCH between the live run and its replay")
+sys.exit(0 if same else 1)
+EOF
+
+step "7. digests (a second run prints the same)"
 echo "training run digest: $(grep -o 'run digest .*' "$RUN/train.log" | cut -d' ' -f3)"
 echo "metrics + checkpoint + eval digest: $(cat "$RUN/metrics.jsonl" "$FINAL/model.safetensors" "$RUN"/eval-*/trajectories.jsonl | sha256sum | cut -c1-16)"
+echo "live segment digest: $(grep -o 'run digest .*' "$RUN/live-replay.log" | cut -d' ' -f3)"
 echo "curves: $RUN/curves.png"
 echo "done in $((SECONDS - started)) s"

@@ -18,6 +18,20 @@ pub struct ModelSection {
     /// `bf16`, `f16`, `f32`; default: the checkpoint's `torch_dtype`.
     #[serde(default)]
     pub dtype: Option<String>,
+    /// CPU threads libtorch computes with (default: its own choice, one per core). A CPU run's bits can depend
+    /// on how work is split between threads, so a run meant to repeat on other machines fixes this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<usize>,
+}
+
+impl ModelSection {
+    /// Applies `threads` to libtorch (process-wide; call before the model computes anything).
+    #[cfg(feature = "train")]
+    pub fn apply_threads(&self) {
+        if let Some(n) = self.threads.filter(|&n| n > 0) {
+            tch::set_num_threads(i32::try_from(n).unwrap_or(i32::MAX));
+        }
+    }
 }
 
 fn auto() -> String {
@@ -49,8 +63,19 @@ pub struct EnvSection {
     /// The reading model whose recorded outputs browse serves.
     #[serde(default)]
     pub reader_model: Option<String>,
+    /// "Today" in the agent's prompt (YYYY-MM-DD), the same in every mode and on every day the run is repeated.
+    /// Default: the snapshot's date in replay, the day of the run in live and record modes.
+    #[serde(default)]
+    pub date: Option<String>,
     #[serde(default)]
     pub rules: EnvConfig,
+}
+
+impl EnvSection {
+    /// The prompt's date: `date` when set, else `fallback` (the snapshot's date, or today).
+    pub fn prompt_date(&self, fallback: impl FnOnce() -> String) -> String {
+        self.date.clone().unwrap_or_else(fallback)
+    }
 }
 
 /// The schedule.
@@ -74,6 +99,9 @@ pub struct Schedule {
     pub sft_warmup_steps: usize,
     /// After the warm-up: `constant`, or `cosine` down to a tenth of `sft_lr` at the last SFT step.
     pub sft_schedule: LrSchedule,
+    /// What an SFT step trains on: `episodes` (whole expert trajectories, `sft_questions_per_step` of them) or
+    /// `windows` (that many turn windows: question, previous turn and observation, the turn; a denser signal).
+    pub sft_sequences: crate::train::windows::SftSequences,
 }
 
 /// The shape of a learning-rate schedule after its warm-up.
@@ -118,6 +146,7 @@ impl Default for Schedule {
             sft_lr: 1e-5,
             sft_warmup_steps: 0,
             sft_schedule: LrSchedule::Constant,
+            sft_sequences: Default::default(),
         }
     }
 }
@@ -151,9 +180,24 @@ pub struct TrainConfig {
 impl TrainConfig {
     /// Reads and validates a TOML file; relative paths in it are taken relative to the current directory.
     pub fn from_file(path: &Path) -> Result<TrainConfig> {
+        Self::from_file_with(path, &[])
+    }
+
+    /// As [`TrainConfig::from_file`], with `KEY=VALUE` overrides applied to the file first (`train.steps=2`,
+    /// `model.path=runs/x/step-000020`, `env.rules.top_k=5`): VALUE is read as a TOML value when it is one
+    /// (numbers, booleans, quoted strings, arrays), else taken as a plain string.
+    pub fn from_file_with(path: &Path, overrides: &[String]) -> Result<TrainConfig> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let cfg: TrainConfig = toml::from_str(&text)
-            .map_err(|e| Error::Config(format!("{}: {}", path.display(), e.to_string().trim())))?;
+        let bad = |e: &dyn std::fmt::Display| Error::Config(format!("{}: {}", path.display(), e.to_string().trim()));
+        let cfg: TrainConfig = if overrides.is_empty() {
+            toml::from_str(&text).map_err(|e| bad(&e))?
+        } else {
+            let mut doc: toml::Table = toml::from_str(&text).map_err(|e| bad(&e))?;
+            for item in overrides {
+                set_key(&mut doc, item)?;
+            }
+            toml::Value::Table(doc).try_into().map_err(|e| bad(&e))?
+        };
         cfg.validate()?;
         Ok(cfg)
     }
@@ -171,6 +215,11 @@ impl TrainConfig {
                 return Err(Error::Config(format!("{name} must be at least 1")));
             }
         }
+        if let Some(date) = &self.env.date {
+            if chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_err() {
+                return Err(Error::Config(format!("env.date = {date:?}: expected a date as YYYY-MM-DD")));
+            }
+        }
         if self.env.snapshot.is_none() && self.env.remote.is_none() {
             return Err(Error::Config("[env] needs `snapshot` (a folder) or `remote` (a webtape serve URL)".into()));
         }
@@ -182,6 +231,29 @@ impl TrainConfig {
         }
         self.env.rules.validate()
     }
+}
+
+/// Applies one `KEY=VALUE` override (dotted key; sections are made as needed).
+fn set_key(doc: &mut toml::Table, item: &str) -> Result<()> {
+    let bad = |why: &str| Error::Config(format!("--set {item:?}: {why}"));
+    let (key, raw) = item.split_once('=').ok_or_else(|| bad("expected KEY=VALUE, e.g. train.steps=2"))?;
+    let parts: Vec<&str> = key.trim().split('.').map(str::trim).collect();
+    if parts.iter().any(|p| p.is_empty()) {
+        return Err(bad("the key has an empty part"));
+    }
+    let raw = raw.trim();
+    let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_string()));
+    let (last, sections) = parts.split_last().ok_or_else(|| bad("no key"))?;
+    let mut table = doc;
+    for part in sections {
+        let entry = table.entry(part.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        table = entry.as_table_mut().ok_or_else(|| bad(&format!("`{part}` is a value, not a section")))?;
+    }
+    table.insert(last.to_string(), value);
+    Ok(())
 }
 
 #[cfg(test)]
@@ -199,5 +271,25 @@ mod tests {
         assert!((s.sft_lr_at(100) - 1e-4).abs() < 1e-12);
         let lrs: Vec<f64> = (10..100).map(|i| s.sft_lr_at(i)).collect();
         assert!(lrs.windows(2).all(|w| w[1] <= w[0]), "cosine decays monotonically");
+    }
+
+    #[test]
+    fn overrides_set_values_by_dotted_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "run_dir = \"r\"\n[model]\npath = \"m\"\n[data]\ntrain = \"t\"\n[env]\nsnapshot = \"s\"\n").unwrap();
+        let set = |items: &[&str]| {
+            TrainConfig::from_file_with(&path, &items.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        };
+        let cfg = set(&["train.steps=7", "model.path=runs/x/step-000020", "env.rules.top_k=5", "env.date=\"2026-01-01\""])
+            .unwrap();
+        assert_eq!((cfg.train.steps, cfg.env.rules.top_k), (7, 5));
+        assert_eq!(cfg.model.path, Path::new("runs/x/step-000020"));
+        assert_eq!(cfg.env.date.as_deref(), Some("2026-01-01"));
+        let err = |items: &[&str]| set(items).unwrap_err().to_string();
+        assert!(err(&["train.stepz=1"]).contains("stepz"), "unknown keys are named");
+        assert!(err(&["train.steps"]).contains("KEY=VALUE"));
+        assert!(err(&["run_dir.x=1"]).contains("`run_dir` is a value"));
+        assert!(err(&["env.date=yesterday"]).contains("YYYY-MM-DD"));
     }
 }

@@ -17,6 +17,9 @@ pub struct Question {
     pub answers: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_source: Option<String>,
+    /// The entity asked about, when the file says (`subject`, or the first of the sim's `expert_queries`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
 }
 
 /// Reads a question file; the format follows the extension (`.parquet`, else JSONL-or-text line by line).
@@ -40,7 +43,7 @@ pub fn read_questions(path: &Path) -> Result<Vec<Question>> {
             from_object(&value, fallback_id)
                 .map_err(|m| Error::bad_input(format!("{}:{}", path.display(), n + 1), m))?
         } else {
-            Question { id: fallback_id, question: line.to_string(), answers: Vec::new(), data_source: None }
+            Question { id: fallback_id, question: line.to_string(), answers: Vec::new(), data_source: None, subject: None }
         };
         out.push(q);
     }
@@ -67,7 +70,8 @@ fn from_object(v: &Value, fallback_id: String) -> std::result::Result<Question, 
             .find_map(|p| v.pointer(p).map(strings).filter(|a| !a.is_empty()))
             .unwrap_or_default();
     let data_source = v.get("data_source").and_then(Value::as_str).map(str::to_string);
-    Ok(Question { id, question, answers, data_source })
+    let subject = v.get("subject").or_else(|| v.pointer("/expert_queries/0")).and_then(Value::as_str).map(str::to_string);
+    Ok(Question { id, question, answers, data_source, subject })
 }
 
 /// The text of a `prompt` column: a string, or the last user message of a chat list.

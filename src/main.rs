@@ -58,7 +58,24 @@ enum Command {
     Doctor,
 }
 
+/// libtorch picks its CPU kernels by what the machine offers (AVX-512 where present, else AVX2) and MKL its GEMM
+/// code path; different kernels round differently, so a seeded run printed other numbers on another CPU. Unless
+/// the user set them, both are pinned to AVX2 (any x86-64 CPU of the last decade), so a seeded CPU run gives the
+/// same bits on AVX2 and AVX-512 machines. Set `ATEN_CPU_CAPABILITY` (e.g. `avx512`) / `MKL_CBWR` to choose.
+fn pin_cpu_kernels() {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        for (var, value) in [("ATEN_CPU_CAPABILITY", "avx2"), ("MKL_CBWR", "AVX2,STRICT")] {
+            if std::env::var_os(var).is_none() {
+                // Before any thread or libtorch call: nothing else reads the environment yet.
+                std::env::set_var(var, value);
+            }
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    pin_cpu_kernels();
     let cli = Cli::parse();
     match run(cli.command) {
         Ok(code) => code,

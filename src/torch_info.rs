@@ -7,10 +7,15 @@ pub fn describe() -> String {
     let devices = tch::Cuda::device_count();
     let a = tch::Tensor::from_slice(&[1.0f32, 2.0, 3.0, 4.0]).reshape([2, 2]);
     let trace = a.matmul(&a).trace().double_value(&[]);
+    let var = |name: &str| std::env::var(name).unwrap_or_else(|_| "(machine default)".into());
     format!(
-        "libtorch: loaded (tch {}), cuda available: {cuda}, cuda devices: {devices}, cudnn: {}, check [[1,2],[3,4]]^2 trace = {trace}",
+        "libtorch: loaded (tch {}), cuda available: {cuda}, cuda devices: {devices}, cudnn: {}, check [[1,2],[3,4]]^2 trace = {trace}\n\
+         cpu kernels: ATEN_CPU_CAPABILITY={}, MKL_CBWR={}, intra-op threads {}",
         TCH_VERSION,
-        tch::Cuda::cudnn_is_available()
+        tch::Cuda::cudnn_is_available(),
+        var("ATEN_CPU_CAPABILITY"),
+        var("MKL_CBWR"),
+        tch::get_num_threads()
     )
 }
 

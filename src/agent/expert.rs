@@ -18,6 +18,9 @@ pub struct ExpertPlan {
     pub targets: Vec<String>,
     /// The final answer.
     pub answer: String,
+    /// Per hop, the fact read on that hop's page (`Employer: Zas Motorenwerke`), said in the next turn's thinking
+    /// before it is used; empty for plans without notes.
+    pub notes: Vec<String>,
 }
 
 /// The expert: plans by question text, and the codec of the policy it teaches.
@@ -41,13 +44,19 @@ impl<'a> Expert<'a> {
             .ok_or_else(|| Error::Config("expert: no plan for this question".into()))?;
         let done = context.matches("<tool_response>").count();
         let (hop, browse) = (done / 2, done % 2 == 1);
+        // What the page just read says, when the plan knows (after each browse).
+        let read = match hop.checked_sub(1).and_then(|h| plan.notes.get(h)) {
+            Some(note) if !browse => format!("The page says {note}. "),
+            _ => String::new(),
+        };
         if hop >= plan.queries.len() {
-            return Ok(format!("I have found what the question asks.\n</think>\n<answer>{}</answer>", plan.answer));
+            let found = if read.is_empty() { "I have found what the question asks. " } else { &read };
+            return Ok(format!("{}\n</think>\n<answer>{}</answer>", found.trim_end(), plan.answer));
         }
         if !browse {
             let call = json!({"name": "web_search", "arguments": {"query": [plan.queries[hop]]}});
             return Ok(format!(
-                "I should search for {}.\n</think>\n<tool_call>\n{call}\n</tool_call>",
+                "{read}I should search for {}.\n</think>\n<tool_call>\n{call}\n</tool_call>",
                 plan.queries[hop]
             ));
         }

@@ -7,6 +7,7 @@ pub mod expert;
 pub mod generator;
 pub mod judge;
 pub mod parse;
+pub mod plans;
 pub mod prompt;
 pub mod reward;
 pub mod rollout;

@@ -62,6 +62,10 @@ pub struct Task {
     pub answers: Vec<String>,
     #[serde(default)]
     pub data_source: Option<String>,
+    /// The entity the question is about, when known (sim questions: the first expert query); eval reports how
+    /// often the first search copies it ("copy rate").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
 }
 
 /// One turn as it happened.

@@ -1,5 +1,6 @@
 //! `webtape model`: model folders without a download — `init` builds a tiny random Qwen2 checkpoint whose BPE
-//! tokenizer is trained on a snapshot's text; `merge` folds a LoRA adapter into its base as a full checkpoint.
+//! tokenizer is trained on a snapshot's text; `pretrain` builds a small pretrained base from seeded sim worlds;
+//! `merge` folds a LoRA adapter into its base as a full checkpoint.
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -12,6 +13,7 @@ use webtape::model::policy::DEFAULT_SHARD_BYTES;
 use webtape::model::tokenizer::TextTokenizer;
 use webtape::model::{ModelConfig, Policy};
 use webtape::snapshot::Snapshot;
+use webtape::train::pretrain::PretrainConfig;
 
 #[derive(Subcommand)]
 pub enum ModelCommand {
@@ -19,10 +21,27 @@ pub enum ModelCommand {
     /// BPE tokenizer trained on the snapshot's page text. Same snapshot + spec → byte-identical files; rerunning
     /// into a finished folder does nothing.
     Init(InitArgs),
+    /// Build a small pretrained base from seeds alone (the demo's `models/sim-base`): serve and record seeded sim
+    /// worlds, train a tokenizer and a tiny Qwen2 policy on them, and train it on the scripted expert's turn
+    /// windows, so it can copy names, URLs and facts from its context. Same config, same CPU kernels → the same
+    /// bytes (see `webtape doctor` for the kernels in use). Takes about half an hour on 2 cores at the committed
+    /// config; everything but the base itself goes to `work_dir`.
+    Pretrain(PretrainArgs),
     /// Fold a LoRA adapter (a PEFT folder: adapter_config.json + adapter_model.safetensors, e.g. a `[lora]` run's
     /// step-NNNNNN) into its base weights, W + alpha/r · B A, and write a full checkpoint that `transformers`,
     /// `webtape eval` and `webtape generate` load like any other.
     Merge(MergeArgs),
+}
+
+#[derive(Args)]
+pub struct PretrainArgs {
+    /// The pretraining config (TOML: out, work_dir, [worlds] seeds/entities/port, [init], [env] date and rules,
+    /// [rollout], [train] sft_*); see configs/sim-base.toml.
+    #[arg(long)]
+    config: PathBuf,
+    /// Write the base here instead of the config's `out`.
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -48,7 +67,7 @@ pub struct InitArgs {
     out: Option<PathBuf>,
     /// TOML file of the model spec (keys: vocab_size, hidden_size, num_hidden_layers, num_attention_heads,
     /// num_key_value_heads, intermediate_size, max_position_embeddings, rope_theta, tie_word_embeddings, seed,
-    /// init_std, max_corpus_chars); flags below override it.
+    /// init_std, max_corpus_chars, agent_repeats); flags below override it.
     #[arg(long, conflicts_with = "config")]
     spec: Option<PathBuf>,
     /// A training config: snapshot = [env] snapshot, out = [model] path, spec = its [init] section.
@@ -86,8 +105,35 @@ pub struct InitArgs {
 pub fn run(cmd: ModelCommand) -> Result<ExitCode> {
     match cmd {
         ModelCommand::Init(args) => init(args),
+        ModelCommand::Pretrain(args) => pretrain(args),
         ModelCommand::Merge(args) => merge(args),
     }
+}
+
+fn pretrain(args: PretrainArgs) -> Result<ExitCode> {
+    let mut cfg = PretrainConfig::from_file(&args.config)?;
+    if let Some(out) = args.out {
+        cfg.out = out;
+    }
+    let started = Instant::now();
+    let say = |what: &str| eprintln!("[{:>5.0}s] {what}", started.elapsed().as_secs_f64());
+    let report = webtape::train::pretrain::pretrain(&cfg, &say).with_context(|| format!("pretraining {}", cfg.out.display()))?;
+    println!(
+        "pretrained {}: {} parameters, vocab {}; {} worlds, {} pages, {} questions, {} expert trajectories; \
+         loss {:.3} -> {:.3} in {} steps; {:.0}s",
+        cfg.out.display(),
+        report.parameters,
+        report.vocab,
+        cfg.worlds.seeds.len(),
+        report.pages,
+        report.questions,
+        report.trajectories,
+        report.first_loss,
+        report.final_loss,
+        cfg.train.sft_steps,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn merge(args: MergeArgs) -> Result<ExitCode> {
@@ -117,7 +163,7 @@ fn init(args: InitArgs) -> Result<ExitCode> {
     spinner.enable_steady_tick(Duration::from_millis(200));
     spinner.set_message("reading snapshot text");
     let snap = Snapshot::open(&snapshot).with_context(|| format!("opening snapshot {}", snapshot.display()))?;
-    let corpus = corpus_from_snapshot(&snap, spec.max_corpus_chars)?;
+    let corpus = corpus_from_snapshot(&snap, spec.max_corpus_chars, spec.agent_repeats)?;
     spinner.set_message("training tokenizer and writing weights");
     let done = init_model(&spec, &corpus, &out);
     spinner.finish_and_clear();

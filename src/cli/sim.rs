@@ -45,7 +45,8 @@ pub enum SimCommand {
         api_key: Option<String>,
     },
     /// Write the sim world's questions as JSONL: `{"id", "question", "answers", "hops", "split", "support",
-    /// "expert_queries"}` (support: the pages holding the facts; expert_queries: one search per hop that finds them).
+    /// "expert_queries", "expert_notes"}` (support: the pages holding the facts; expert_queries: one search per hop
+    /// that finds them; expert_notes: per hop, the infobox fact read there, e.g. `Employer: Zas Motorenwerke`).
     Questions {
         #[command(flatten)]
         world: WorldArgs,
@@ -115,7 +116,7 @@ pub fn run(command: SimCommand) -> Result<ExitCode> {
             }) {
                 let line = serde_json::json!({"id": q.id, "question": q.question, "answers": q.answers,
                     "hops": q.hops, "split": q.split, "data_source": "sim", "support": q.support,
-                    "expert_queries": q.expert_queries});
+                    "expert_queries": q.expert_queries, "expert_notes": q.expert_notes});
                 text.push_str(&line.to_string());
                 text.push('\n');
             }

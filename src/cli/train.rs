@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use webtape::agent::expert::{Expert, ExpertPlan};
+use webtape::agent::plans::{read_planned, run_expert};
 use webtape::agent::judge::Judge;
-use webtape::agent::{rollout, RemoteEnv, RolloutConfig, Task, Tools, Trajectory};
+use webtape::agent::{RemoteEnv, RolloutConfig, Task, Tools, Trajectory};
 use webtape::config::TrainConfig;
 use webtape::env::{EnvConfig, Environment, LiveWeb, Mode};
 use webtape::model::codec::TextCodec;
@@ -27,6 +27,13 @@ pub struct TrainArgs {
     /// Continue the run in this folder from its latest checkpoint (results equal an uninterrupted run).
     #[arg(long)]
     resume: Option<PathBuf>,
+    /// Write the run here instead of the config's `run_dir` (e.g. a record run and its replay side by side).
+    #[arg(long, conflicts_with = "resume")]
+    run_dir: Option<PathBuf>,
+    /// Override a config value, `KEY=VALUE` with a dotted key (repeatable): `--set train.steps=2
+    /// --set model.path=runs/demo/step-000020`. VALUE is a TOML value or a plain string.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
     /// Tools from a `webtape serve` at this URL instead of an in-process environment.
     #[arg(long)]
     env: Option<String>,
@@ -78,26 +85,35 @@ pub fn tasks(path: &std::path::Path) -> Result<Vec<Task>> {
     anyhow::ensure!(!qs.is_empty(), "{} holds no questions", path.display());
     Ok(qs
         .into_iter()
-        .map(|q| Task { id: q.id, question: q.question, answers: q.answers, data_source: q.data_source })
+        .map(|q| Task {
+            id: q.id,
+            question: q.question,
+            answers: q.answers,
+            data_source: q.data_source,
+            subject: q.subject,
+        })
         .collect())
+}
+
+fn today() -> String {
+    chrono::Utc::now().format("%Y-%m-%d").to_string()
 }
 
 fn tools(cfg: &TrainConfig, a: &TrainArgs) -> Result<(Tools, String)> {
     if let Some(url) = a.env.clone().or(cfg.env.remote.clone()) {
-        let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
-        return Ok((Tools::Remote(RemoteEnv::new(&url, cfg.env.rules.clone())?), today));
+        return Ok((Tools::Remote(RemoteEnv::new(&url, cfg.env.rules.clone())?), cfg.env.prompt_date(today)));
     }
     let snapshot = cfg.env.snapshot.as_deref().context("[env] snapshot is not set")?;
     if a.mode == Mode::Replay {
         let env = Environment::replay(snapshot, cfg.env.rules.clone(), cfg.env.reader_model.clone())?;
-        let date = env.snapshot_date().unwrap_or_default();
+        let date = cfg.env.prompt_date(|| env.snapshot_date().unwrap_or_default());
         return Ok((Tools::Local(Arc::new(env)), date));
     }
     let (searcher, fetch) = a.web.build()?;
     let live = LiveWeb { searcher, fetcher: Fetcher::new(fetch)? };
     let record = (a.mode == Mode::Record).then_some(snapshot);
     let env = Environment::live(live, cfg.env.rules.clone(), None, record)?;
-    Ok((Tools::Local(Arc::new(env)), chrono::Utc::now().format("%Y-%m-%d").to_string()))
+    Ok((Tools::Local(Arc::new(env)), cfg.env.prompt_date(today)))
 }
 
 fn read_trajectories(path: &std::path::Path) -> Result<Vec<Trajectory>> {
@@ -112,10 +128,11 @@ fn read_trajectories(path: &std::path::Path) -> Result<Vec<Trajectory>> {
 }
 
 pub fn train(a: TrainArgs) -> Result<ExitCode> {
-    let mut cfg = TrainConfig::from_file(&a.config)?;
-    if let Some(dir) = &a.resume {
+    let mut cfg = TrainConfig::from_file_with(&a.config, &a.set)?;
+    if let Some(dir) = a.resume.as_ref().or(a.run_dir.as_ref()) {
         cfg.run_dir = dir.clone();
     }
+    cfg.model.apply_threads();
     std::fs::create_dir_all(&cfg.run_dir).with_context(|| format!("creating {}", cfg.run_dir.display()))?;
     let (tools, date) = tools(&cfg, &a)?;
     let tasks = tasks(&cfg.data.train)?;
@@ -161,26 +178,45 @@ pub fn train(a: TrainArgs) -> Result<ExitCode> {
 
 /// Environment rules, rollout settings, snapshot and questions for `eval` and `expert`: from `--config`, else
 /// defaults; flags win.
-fn eval_setup(
-    config: Option<&std::path::Path>,
-) -> Result<(EnvConfig, RolloutConfig, Option<PathBuf>, Option<PathBuf>)> {
+/// What `eval` takes from a config: the environment rules, rollout settings, snapshot, test set and prompt date.
+struct EvalSetup {
+    rules: EnvConfig,
+    rollout: RolloutConfig,
+    snapshot: Option<PathBuf>,
+    test: Option<PathBuf>,
+    date: Option<String>,
+    threads: Option<usize>,
+}
+
+fn eval_setup(config: Option<&std::path::Path>) -> Result<EvalSetup> {
     match config {
         Some(path) => {
             let cfg = TrainConfig::from_file(path)?;
-            Ok((cfg.env.rules, cfg.rollout, cfg.env.snapshot, cfg.data.test))
+            let (snapshot, date, threads) = (cfg.env.snapshot, cfg.env.date, cfg.model.threads);
+            Ok(EvalSetup { rules: cfg.env.rules, rollout: cfg.rollout, snapshot, test: cfg.data.test, date, threads })
         }
-        None => Ok((EnvConfig::default(), RolloutConfig::default(), None, None)),
+        None => Ok(EvalSetup {
+            rules: EnvConfig::default(),
+            rollout: RolloutConfig::default(),
+            snapshot: None,
+            test: None,
+            date: None,
+            threads: None,
+        }),
     }
 }
 
 pub fn evaluate(a: EvalArgs) -> Result<ExitCode> {
-    let (rules, rollout_cfg, snapshot, test) = eval_setup(a.config.as_deref())?;
+    let EvalSetup { rules, rollout: rollout_cfg, snapshot, test, date, threads } = eval_setup(a.config.as_deref())?;
+    if let Some(n) = threads.filter(|&n| n > 0) {
+        tch::set_num_threads(i32::try_from(n).unwrap_or(i32::MAX));
+    }
     let snapshot = a.snapshot.or(snapshot).context("give --snapshot (or --config with [env] snapshot)")?;
     let data = a.data.or(test).context("give --data (or --config with [data] test)")?;
     let mut policy = Policy::load(&a.model, parse_device(&a.device)?, None)?;
     let max_queries = rules.max_queries;
     let env = Arc::new(Environment::replay(&snapshot, rules, None)?);
-    let date = env.snapshot_date().unwrap_or_default();
+    let date = date.unwrap_or_else(|| env.snapshot_date().unwrap_or_default());
     let tools = Tools::Local(env.clone());
     let cfg = RolloutConfig { temperature: a.temperature, ..rollout_cfg };
     let out = a.out.unwrap_or_else(|| a.model.join("eval"));
@@ -224,73 +260,19 @@ pub struct ExpertArgs {
     out: PathBuf,
 }
 
-/// One question with the expert's plan, as `webtape sim questions` writes it.
-#[derive(serde::Deserialize)]
-struct PlannedQuestion {
-    id: String,
-    question: String,
-    answers: Vec<String>,
-    expert_queries: Vec<String>,
-    support: Vec<String>,
-    #[serde(default)]
-    data_source: Option<String>,
-}
-
-fn planned(path: &std::path::Path) -> Result<Vec<PlannedQuestion>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .enumerate()
-        .map(|(i, l)| {
-            serde_json::from_str(l).with_context(|| {
-                format!(
-                    "{}:{}: not a question with an expert plan (question, answers, expert_queries, support)",
-                    path.display(),
-                    i + 1
-                )
-            })
-        })
-        .collect()
-}
-
 /// `webtape expert`: the scripted expert's trajectories (search, browse, answer in the policy's chat format)
 /// against the replayed snapshot; only those that earn the full reward are kept.
 pub fn expert(a: ExpertArgs) -> Result<ExitCode> {
     let cfg = TrainConfig::from_file(&a.config)?;
     let snapshot = cfg.env.snapshot.as_deref().context("[env] snapshot is not set")?;
-    let rows = planned(a.questions.as_deref().unwrap_or(&cfg.data.train))?;
+    let rows = read_planned(a.questions.as_deref().unwrap_or(&cfg.data.train))?;
     let codec = TextCodec::from_dir(&cfg.model.path)?;
-    let plans = rows
-        .iter()
-        .map(|r| {
-            (
-                r.question.clone(),
-                ExpertPlan {
-                    queries: r.expert_queries.clone(),
-                    targets: r.support.clone(),
-                    answer: r.answers.first().cloned().unwrap_or_default(),
-                },
-            )
-        })
-        .collect();
-    let tasks: Vec<Task> = rows
-        .into_iter()
-        .map(|r| Task { id: r.id, question: r.question, answers: r.answers, data_source: r.data_source })
-        .collect();
     let env = Arc::new(Environment::replay(snapshot, cfg.env.rules.clone(), cfg.env.reader_model.clone())?);
-    let date = env.snapshot_date().unwrap_or_default();
+    let date = cfg.env.prompt_date(|| env.snapshot_date().unwrap_or_default());
     let runtime = tokio::runtime::Runtime::new()?;
-    let trajs = rollout(
-        &mut Expert::new(&codec, plans),
-        &Tools::Local(env.clone()),
-        &tasks,
-        1,
-        &date,
-        cfg.env.rules.max_queries,
-        &cfg.rollout,
-        cfg.train.seed,
-        &runtime,
-    )?;
+    let tools = Tools::Local(env.clone());
+    let max_queries = cfg.env.rules.max_queries;
+    let trajs = run_expert(&codec, &tools, &rows, &date, max_queries, &cfg.rollout, cfg.train.seed, &runtime)?;
     let total = trajs.len();
     let mut out = String::new();
     let mut kept = 0;

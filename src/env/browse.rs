@@ -90,7 +90,7 @@ impl Environment {
             } else {
                 BrowseResult::failed(url, Source::Miss, None, "URL was not in the latest search results".into())
             };
-            let bytes = serde_json::to_vec(&result).map_err(|e| Error::Config(format!("serialise result: {e}")))?;
+            let bytes = super::log::answer_bytes(&result)?;
             let request = format!("{url}\tpage={}", page.map_or("-".into(), |p| p.to_string()));
             self.logged(episode.as_deref_mut(), LogEntry::new("browse", request, result.source, &bytes));
             out.push(result);
@@ -127,26 +127,13 @@ impl Environment {
     }
 
     /// `(title, text, status, source)` of `url`, or the failure to return.
-    async fn page_text(
-        &self,
-        url: &str,
-    ) -> Result<std::result::Result<(String, String, Option<u16>, Source), BrowseResult>> {
+    async fn page_text(&self, url: &str) -> Result<Served> {
         if let Some(snap) = &self.snapshot {
-            let view = match snap.get_page(url, self.cfg.at.as_deref()) {
-                Ok(Some(view)) => view,
-                Ok(None) => {
-                    return Ok(Err(BrowseResult::failed(url, Source::Miss, None, "page not in snapshot".into())))
-                }
-                Err(Error::InvalidUrl { reason, .. }) => {
-                    return Ok(Err(BrowseResult::failed(url, Source::Miss, None, format!("invalid URL: {reason}"))))
-                }
-                Err(e) => return Err(e),
-            };
-            let c = view.capture;
-            if let Some(error) = c.fetch_error {
-                return Ok(Err(BrowseResult::failed(url, Source::Exact, c.status, error)));
-            }
-            return Ok(Ok((view.text.title, view.text.text, c.status, Source::Exact)));
+            return served_page(url, snap.get_page(url, self.cfg.at.as_deref()));
+        }
+        // A recording serves a page it already holds as its replay will, so a record run replays exactly.
+        if let Some(Ok(Some(view))) = self.record(|w| Ok(w.get_page(url, None)))? {
+            return served_page(url, Ok(Some(view)));
         }
         let live =
             self.live.as_ref().ok_or_else(|| Error::Config("environment has neither snapshot nor live web".into()))?;
@@ -163,6 +150,28 @@ impl Environment {
         Ok(Ok((text.title, text.text, c.status, Source::Live)))
     }
 
+    /// The reading model's output for `prompt`: recorded (replay, or a recording that already holds it), else
+    /// asked live and recorded; `None` when it cannot be had (the caller falls back to the chunk text).
+    async fn reader_answer(&self, model: &str, prompt: &str) -> Result<Option<(String, Source)>> {
+        if let Some(snap) = &self.snapshot {
+            return Ok(snap.reader_output(model, prompt)?.map(|out| (out, Source::Exact)));
+        }
+        if let Some(Some(out)) = self.record(|w| w.reader_output(model, prompt))? {
+            return Ok(Some((out, Source::Exact)));
+        }
+        let client = self.reader.as_ref().ok_or_else(|| Error::Config("no reading model client".into()))?;
+        match client.complete(prompt).await {
+            Ok(out) => {
+                self.record(|w| w.put_reader_output(model, prompt, &out))?;
+                Ok(Some((out, Source::Live)))
+            }
+            Err(e) => {
+                eprintln!("warning: {e}; browse falls back to the page text");
+                Ok(None)
+            }
+        }
+    }
+
     /// One chunk through the reading model (recorded output in replay; a live call otherwise), or the chunk text.
     async fn read(
         &self,
@@ -175,23 +184,9 @@ impl Environment {
     ) -> Result<String> {
         let Some(model) = &self.reader_model else { return Ok(chunk.to_string()) };
         let prompt = reader_prompt(question, url, n, total, chunk);
-        let (output, source) = if let Some(snap) = &self.snapshot {
-            match snap.reader_output(model, &prompt)? {
-                Some(out) => (out, Source::Exact),
-                None => (cut(chunk, self.cfg.reader_fallback_chars), Source::Miss),
-            }
-        } else {
-            let client = self.reader.as_ref().ok_or_else(|| Error::Config("no reading model client".into()))?;
-            match client.complete(&prompt).await {
-                Ok(out) => {
-                    self.record(|w| w.put_reader_output(model, &prompt, &out))?;
-                    (out, Source::Live)
-                }
-                Err(e) => {
-                    eprintln!("warning: {e}; browse falls back to the page text");
-                    (cut(chunk, self.cfg.reader_fallback_chars), Source::Miss)
-                }
-            }
+        let (output, source) = match self.reader_answer(model, &prompt).await? {
+            Some(found) => found,
+            None => (cut(chunk, self.cfg.reader_fallback_chars), Source::Miss),
         };
         let request = format!("{model}\t{}", blake3::hash(prompt.as_bytes()).to_hex());
         self.logged(episode, LogEntry::new("reader", request, source, output.as_bytes()));
@@ -211,4 +206,23 @@ mod tests {
         assert_eq!(cut("äöü", 2), "äö");
         assert!(reader_prompt("Who?", "u", 1, 2, "text").starts_with("Question: Who?\n"));
     }
+}
+
+/// What browse makes of a stored capture of `url` (`Ok(Err(..))`: the failure the agent is shown).
+type Served = std::result::Result<(String, String, Option<u16>, Source), BrowseResult>;
+
+fn served_page(url: &str, view: Result<Option<crate::snapshot::PageView>>) -> Result<Served> {
+    let view = match view {
+        Ok(Some(view)) => view,
+        Ok(None) => return Ok(Err(BrowseResult::failed(url, Source::Miss, None, "page not in snapshot".into()))),
+        Err(Error::InvalidUrl { reason, .. }) => {
+            return Ok(Err(BrowseResult::failed(url, Source::Miss, None, format!("invalid URL: {reason}"))))
+        }
+        Err(e) => return Err(e),
+    };
+    let c = view.capture;
+    if let Some(error) = c.fetch_error {
+        return Ok(Err(BrowseResult::failed(url, Source::Exact, c.status, error)));
+    }
+    Ok(Ok((view.text.title, view.text.text, c.status, Source::Exact)))
 }

@@ -1,6 +1,7 @@
 //! The replay log: one entry per tool call (tool, request, where the answer came from, digest of the returned
 //! bytes), per episode, and a run digest over all of them that does not depend on the order concurrent calls
-//! finished in - two runs are identical iff their digests are.
+//! finished in - two runs are identical iff their digests are. The digest covers what the agent was given, not
+//! where it came from: a recording run (answers `live`) and its replay (answers `exact`) have the same digest.
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -37,11 +38,13 @@ pub struct LogEntry {
     /// The request in canonical text (query, URL + page).
     pub request: String,
     pub source: Source,
-    /// blake3 (hex) of the bytes returned.
+    /// blake3 (hex) of the bytes returned (without the source: see [`LogEntry::new`]).
     pub digest: String,
 }
 
 impl LogEntry {
+    /// An entry for `returned`, the bytes of the answer without its source, so that the same answer replayed
+    /// from a recording digests like the live answer it recorded.
     pub fn new(tool: &str, request: impl Into<String>, source: Source, returned: &[u8]) -> LogEntry {
         LogEntry {
             tool: tool.to_string(),
@@ -53,12 +56,22 @@ impl LogEntry {
 
     fn hash(&self) -> [u8; 32] {
         let mut h = blake3::Hasher::new();
-        for part in [&self.tool, &self.request, self.source.as_str(), &self.digest] {
+        for part in [&self.tool, &self.request, &self.digest] {
             h.update(&(part.len() as u64).to_le_bytes());
             h.update(part.as_bytes());
         }
         *h.finalize().as_bytes()
     }
+}
+
+/// The bytes a tool answer is logged by: its JSON without the `source` field (where it came from is counted
+/// apart, not digested).
+pub(crate) fn answer_bytes<T: serde::Serialize>(answer: &T) -> crate::Result<Vec<u8>> {
+    let mut value = serde_json::to_value(answer).map_err(|e| crate::Error::Config(format!("serialise result: {e}")))?;
+    if let Some(map) = value.as_object_mut() {
+        map.remove("source");
+    }
+    Ok(value.to_string().into_bytes())
 }
 
 /// Counts by source, and the order-independent run digest (a sum of entry hashes, lane-wise mod 2^64).
@@ -154,5 +167,14 @@ mod tests {
         assert_ne!(twice.digest(), RunLog::default().digest(), "repeats count");
         assert_eq!(x.coverage(), Coverage { exact: 1, bm25: 1, miss: 0, live: 0 });
         assert_eq!(x.coverage().exact_share(), 0.5);
+    }
+
+    #[test]
+    fn a_recorded_answer_digests_like_its_replay() {
+        let (live, replayed) = (RunLog::default(), RunLog::default());
+        live.add(&LogEntry::new("search", "q1", Source::Live, b"r1"));
+        replayed.add(&LogEntry::new("search", "q1", Source::Exact, b"r1"));
+        assert_eq!(live.digest(), replayed.digest());
+        assert_ne!(live.coverage(), replayed.coverage(), "the counts still tell where answers came from");
     }
 }

@@ -70,7 +70,7 @@ impl Environment {
         let mut out = Vec::new();
         for query in queries.iter().take(take) {
             let result = self.search_one(query, k).await?;
-            let bytes = serde_json::to_vec(&result).map_err(|e| Error::Config(format!("serialise result: {e}")))?;
+            let bytes = super::log::answer_bytes(&result)?;
             let request = SearchRequest::new(query).q;
             self.logged(
                 episode.as_deref_mut(),
@@ -92,6 +92,13 @@ impl Environment {
         }
         if let Some(snap) = &self.snapshot {
             return self.replay_one(snap, &req, query, k);
+        }
+        // A recording answers a request it already holds as its replay will, so a record run replays exactly
+        // (and a repeated query costs no second provider call).
+        let at = self.cfg.at.as_deref();
+        if let Some(Some(capture)) = self.record(|w| Ok(pick(w.search_captures(&req)?, at)))? {
+            let items = items_from(&capture, k);
+            return Ok(QueryResult { query: query.to_string(), items, source: Source::Exact, error: capture.error });
         }
         let live =
             self.live.as_ref().ok_or_else(|| Error::Config("environment has neither snapshot nor live web".into()))?;

@@ -17,7 +17,7 @@ use tokenizers::{AddedToken, SplitDelimiterBehavior, Tokenizer};
 
 use super::config::ModelConfig;
 use super::decoder::Decoder;
-pub use super::init_corpus::corpus_from_snapshot;
+pub use super::init_corpus::{corpus_from_snapshot, corpus_from_snapshots};
 use super::policy::DEFAULT_SHARD_BYTES;
 use super::tokenizer::read_json;
 use super::weights::save_checkpoint;
@@ -59,6 +59,9 @@ pub struct InitSpec {
     pub init_std: f64,
     /// Most characters of page text taken from the snapshot for the tokenizer.
     pub max_corpus_chars: usize,
+    /// Times the sample agent episodes (system prompt with tools, tool calls, observations) are in the tokenizer's
+    /// corpus; more gives the prompt and tool format more of a small vocabulary, so episodes are shorter.
+    pub agent_repeats: usize,
     /// How text is cut before BPE: `words` (default) or `qwen`.
     pub pretokenizer: Pretokenizer,
 }
@@ -91,6 +94,7 @@ impl Default for InitSpec {
             seed: 0,
             init_std: 0.02,
             max_corpus_chars: 20_000_000,
+            agent_repeats: 32,
             pretokenizer: Pretokenizer::Words,
         }
     }

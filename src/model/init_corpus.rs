@@ -12,14 +12,22 @@ use crate::agent::prompt::{system_prompt, tool_schemas, TurnFormat};
 use crate::snapshot::Snapshot;
 use crate::{Error, Result};
 
-/// Times each agent-format episode is fed to the tokenizer trainer, so its strings get merges of their own.
-const AGENT_REPEATS: usize = 32;
 /// The tokenizer's training text: the agent's own format (system prompt with tools, tool calls, observations,
 /// answers; repeated so these strings get merges), then page titles and texts in the snapshot's key order (the
 /// latest usable capture of each URL), at most `max_chars` characters of them.
-pub fn corpus_from_snapshot(snapshot: &Snapshot, max_chars: usize) -> Result<Vec<String>> {
-    let mut texts = agent_texts()?;
-    texts.extend(page_texts(snapshot, max_chars)?);
+/// Each agent-format episode is in it `agent_repeats` times, so the prompt's and the tool format's strings get merges
+/// of their own (a large corpus of page text takes a small vocabulary's merges otherwise).
+pub fn corpus_from_snapshot(snapshot: &Snapshot, max_chars: usize, agent_repeats: usize) -> Result<Vec<String>> {
+    corpus_from_snapshots(&[snapshot], max_chars, agent_repeats)
+}
+
+/// As [`corpus_from_snapshot`] over several snapshots in turn, each giving at most its share of `max_chars`.
+pub fn corpus_from_snapshots(snapshots: &[&Snapshot], max_chars: usize, agent_repeats: usize) -> Result<Vec<String>> {
+    let mut texts = agent_texts(agent_repeats)?;
+    let share = max_chars / snapshots.len().max(1);
+    for snapshot in snapshots {
+        texts.extend(page_texts(snapshot, share)?);
+    }
     Ok(texts)
 }
 
@@ -72,7 +80,7 @@ Moon on 20 July 1969.|1969";
 
 /// Whole sample episodes in the exact text of a rollout: chat-templated prompt, `<think>` prefill, tool calls
 /// (compact JSON as the expert writes it, and spaced as the template renders it), observations, the answer.
-fn agent_texts() -> Result<Vec<String>> {
+fn agent_texts(repeats: usize) -> Result<Vec<String>> {
     let specials = vec![("eos_token".into(), SPECIAL_TOKENS[2].into()), ("pad_token".into(), SPECIAL_TOKENS[0].into())];
     let template = ChatTemplate::new(CHAT_TEMPLATE.to_string(), specials)?;
     let tools = tool_schemas(crate::env::EnvConfig::default().max_queries);
@@ -101,7 +109,7 @@ fn agent_texts() -> Result<Vec<String>> {
             obs = format.observation(&results.to_string()),
             page = format.observation(&page.to_string()),
         );
-        texts.extend(std::iter::repeat_n(episode, AGENT_REPEATS));
+        texts.extend(std::iter::repeat_n(episode, repeats));
     }
     Ok(texts)
 }

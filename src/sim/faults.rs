@@ -82,9 +82,9 @@ impl FaultConfig {
     }
 }
 
-/// Requests seen per path, so transient faults clear and tests can count retries.
+/// Requests seen per path, so transient faults clear and tests can count retries, and faults acted out per kind.
 #[derive(Default)]
-pub struct Attempts(Mutex<BTreeMap<String, u32>>);
+pub struct Attempts(Mutex<BTreeMap<String, u32>>, Mutex<BTreeMap<Fault, u32>>);
 
 impl Attempts {
     /// Counts one more request for `key` and returns the count (1 for the first).
@@ -99,12 +99,21 @@ impl Attempts {
     pub fn counts(&self) -> BTreeMap<String, u32> {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
+
+    /// Faults acted out so far, by kind.
+    pub fn faults(&self) -> BTreeMap<Fault, u32> {
+        self.1.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
 }
 
 /// The fault to act out for this request of `key`: transient faults only on the first attempts.
 pub fn active(cfg: &FaultConfig, attempts: &Attempts, key: &str) -> Option<Fault> {
     let n = attempts.bump(key);
-    cfg.assigned(key).filter(|f| !f.is_transient() || n <= cfg.transient)
+    let fault = cfg.assigned(key).filter(|f| !f.is_transient() || n <= cfg.transient);
+    if let Some(f) = fault {
+        *attempts.1.lock().unwrap_or_else(|p| p.into_inner()).entry(f).or_default() += 1;
+    }
+    fault
 }
 
 #[cfg(test)]

@@ -31,18 +31,58 @@ pub struct Question {
     pub support: Vec<String>,
     /// One search query per hop; `expert_queries[i]` finds `support[i]` in the top 3.
     pub expert_queries: Vec<String>,
+    /// Per hop, the fact the expert reads on `support[i]` as the page's infobox gives it (`Employer: Zas
+    /// Motorenwerke`, `Born: 1796`): the next hop's entity, or the answer on the last page.
+    pub expert_notes: Vec<String>,
 }
 
-/// A question before its split is known: template key, text, answers, entity chain.
+/// A question before its split is known: template key, text, answers, entity chain, and per hop the infobox
+/// label of the fact read there.
 struct Cand {
     key: &'static str,
     text: String,
     answers: Vec<String>,
     chain: Vec<usize>,
+    labels: Vec<String>,
 }
 
 fn cand(key: &'static str, text: String, answers: Vec<String>, chain: Vec<usize>) -> Cand {
-    Cand { key, text, answers, chain }
+    let labels = default_labels(key).iter().map(|l| l.to_string()).collect();
+    Cand { key, text, answers, chain, labels }
+}
+
+/// The infobox labels (see `pages.rs`) a template's facts sit under, per hop; works' creator labels depend on the
+/// genre and are set where the question is made.
+fn default_labels(key: &str) -> &'static [&'static str] {
+    match key {
+        "birth-year" => &["Born"],
+        "birthplace" => &["Birthplace"],
+        "employer" => &["Employer"],
+        "country" => &["Country"],
+        "founded" => &["Founded"],
+        "population" => &["Population"],
+        "headquarters" => &["Headquarters"],
+        "founder" => &["Founder"],
+        "year" => &["Year"],
+        "birth-country" => &["Birthplace", "Country"],
+        "employer-founded" => &["Employer", "Founded"],
+        "employer-founder" => &["Employer", "Founder"],
+        "notable-work-year" => &["Notable work", "Year"],
+        "founder-birth-year" => &["Founder", "Born"],
+        "hq-country" => &["Headquarters", "Country"],
+        "creator-birth-year" => &["", "Born"],
+        "creator-birthplace" => &["", "Birthplace"],
+        _ => &[""],
+    }
+}
+
+/// "author" → "Author": the infobox label of a work's creator.
+fn capitalised(role: &str) -> String {
+    let mut out = role.to_string();
+    if let Some(first) = out.get_mut(..1) {
+        first.make_ascii_uppercase();
+    }
+    out
 }
 
 /// An entity's name as answers: the name, its romanisation, its ASCII folding (deduplicated).
@@ -100,7 +140,10 @@ fn single_hop(i: usize, ents: &[Entity]) -> Vec<Cand> {
             cand("founder", format!("Who founded {n}?"), name_answers(&ents[*founder]), vec![i]),
         ],
         Facts::Work { year: y, creator, genre } => vec![
-            cand("creator", format!("Who {} {n}?", genre.verb()), name_answers(&ents[*creator]), vec![i]),
+            Cand {
+                labels: vec![capitalised(genre.creator_noun())],
+                ..cand("creator", format!("Who {} {n}?", genre.verb()), name_answers(&ents[*creator]), vec![i])
+            },
             cand("year", format!("In what year was {n} {}?", genre.year_verb()), year(*y), vec![i]),
         ],
     }
@@ -164,19 +207,20 @@ fn two_hop(i: usize, ents: &[Entity]) -> Vec<Cand> {
         Facts::Work { creator, genre, .. } => {
             let role = genre.creator_noun();
             let Facts::Person { birth_year, birthplace, .. } = ents[creator].facts else { return Vec::new() };
+            let with_role = |c: Cand| Cand { labels: vec![capitalised(role), c.labels[1].clone()], ..c };
             vec![
-                cand(
+                with_role(cand(
                     "creator-birth-year",
                     format!("In what year was the {role} of {n} born?"),
                     year(birth_year),
                     vec![i, creator],
-                ),
-                cand(
+                )),
+                with_role(cand(
                     "creator-birthplace",
                     format!("Where was the {role} of {n} born?"),
                     name_answers(&ents[birthplace]),
                     vec![i, creator],
-                ),
+                )),
             ]
         }
         Facts::Place { .. } => Vec::new(),
@@ -194,6 +238,8 @@ fn names_only_subject(c: &Cand, ents: &[Entity]) -> bool {
 
 fn finish(c: Cand, ents: &[Entity], split: Split) -> Question {
     let slug = ents[c.chain[0]].path.trim_start_matches("/wiki/").to_string();
+    let values = c.chain.iter().skip(1).map(|&j| ents[j].name.clone()).chain(c.answers.first().cloned());
+    let expert_notes = c.labels.iter().zip(values).map(|(label, value)| format!("{label}: {value}")).collect();
     Question {
         id: format!("{slug}.{}", c.key),
         question: c.text,
@@ -202,6 +248,7 @@ fn finish(c: Cand, ents: &[Entity], split: Split) -> Question {
         split,
         support: c.chain.iter().map(|&j| ents[j].path.clone()).collect(),
         expert_queries: c.chain.iter().map(|&j| ents[j].name.clone()).collect(),
+        expert_notes,
     }
 }
 

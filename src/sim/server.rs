@@ -154,7 +154,7 @@ async fn redirect(Query(q): Query<RedirectTo>) -> Response {
 }
 
 async fn stats(State(s): State<Arc<SimState>>) -> Response {
-    axum::Json(serde_json::json!({ "requests": s.attempts.counts() })).into_response()
+    axum::Json(serde_json::json!({ "requests": s.attempts.counts(), "faults": s.attempts.faults() })).into_response()
 }
 
 /// A page of the world (or a test path), with its fault acted out.

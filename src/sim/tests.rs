@@ -110,6 +110,23 @@ fn answers_are_on_the_last_support_page_and_hop_two_needs_the_link() {
 }
 
 #[test]
+fn expert_notes_quote_each_support_page_and_lead_to_the_next_hop() {
+    for seed in [0, 5] {
+        let w = world(seed);
+        for q in &w.questions {
+            assert_eq!(q.expert_notes.len(), q.support.len(), "{}", q.id);
+            for (i, (note, path)) in q.expert_notes.iter().zip(&q.support).enumerate() {
+                let (label, value) = note.split_once(": ").expect("label: value");
+                let page = w.page(path).expect("support page");
+                assert!(page.text.contains(label) && page.text.contains(value), "{}: {note:?} not on {path}", q.id);
+                let next = q.expert_queries.get(i + 1).unwrap_or(&q.answers[0]);
+                assert_eq!(value, next, "{}: hop {i} leads to the next query (or the answer)", q.id);
+            }
+        }
+    }
+}
+
+#[test]
 fn questions_are_unique_many_and_split() {
     let w = world(0);
     let ids: BTreeSet<&str> = w.questions.iter().map(|q| q.id.as_str()).collect();

@@ -64,14 +64,7 @@ impl Snapshot {
 
     /// The capture of `url` closest to `at` (RFC 3339 or 14 digits; earlier wins a tie), or the latest without `at`.
     pub fn get_page(&self, url: &str, at: Option<&str>) -> Result<Option<PageView>> {
-        let captures = self.page_captures(url)?;
-        let chosen = match at {
-            None => captures.into_iter().last(),
-            Some(at) => closest(captures, &normalize_time(at)?)?,
-        };
-        let Some((key, capture)) = chosen else { return Ok(None) };
-        let text = self.text(&key)?.unwrap_or_default();
-        Ok(Some(PageView { key, capture, text }))
+        page_view(&self.store, url, at)
     }
 
     /// The body of a capture, decompressed; `None` for captures without one.
@@ -130,8 +123,7 @@ impl Snapshot {
 
     /// The recorded reader output for `(model, prompt)`.
     pub fn reader_output(&self, model: &str, prompt: &str) -> Result<Option<String>> {
-        let key = record::reader_key(model, prompt);
-        Ok(self.store.get(CF_READER, &key)?.map(|b| String::from_utf8_lossy(&b).into_owned()))
+        reader_output(&self.store, model, prompt)
     }
 
     /// Number of documents in the search index.
@@ -146,6 +138,25 @@ impl Snapshot {
     pub(crate) fn index(&self) -> &PageIndex {
         &self.index
     }
+}
+
+/// The capture of `url` that replay serves (closest to `at`, else the latest) with its text: one rule for the
+/// reader and for a writer serving its own recording.
+pub(crate) fn page_view(store: &Store, url: &str, at: Option<&str>) -> Result<Option<PageView>> {
+    let captures = captures_of(store, url)?;
+    let chosen = match at {
+        None => captures.into_iter().last(),
+        Some(at) => closest(captures, &normalize_time(at)?)?,
+    };
+    let Some((key, capture)) = chosen else { return Ok(None) };
+    let text = store.get(CF_TEXT, &key)?.map(|b| record::decode("page text", &key, &b)).transpose()?;
+    Ok(Some(PageView { key, capture, text: text.unwrap_or_default() }))
+}
+
+/// The reader output recorded in `store` for `(model, prompt)`.
+pub(crate) fn reader_output(store: &Store, model: &str, prompt: &str) -> Result<Option<String>> {
+    let key = record::reader_key(model, prompt);
+    Ok(store.get(CF_READER, &key)?.map(|b| String::from_utf8_lossy(&b).into_owned()))
 }
 
 /// Every capture of `url` in `store`, oldest first.

@@ -178,6 +178,17 @@ impl SnapshotWriter {
         super::reader::captures_of(&self.store, url)
     }
 
+    /// The capture of `url` replay would serve (the latest, or the closest to `at`) with its text, so a recording
+    /// answers what it already holds exactly as its replay will.
+    pub fn get_page(&self, url: &str, at: Option<&str>) -> Result<Option<super::PageView>> {
+        super::reader::page_view(&self.store, url, at)
+    }
+
+    /// The recorded reader output for `(model, prompt)`.
+    pub fn reader_output(&self, model: &str, prompt: &str) -> Result<Option<String>> {
+        super::reader::reader_output(&self.store, model, prompt)
+    }
+
     /// Recorded answers to `request`, oldest first (the recorder reuses them when it resumes).
     pub fn search_captures(&self, request: &SearchRequest) -> Result<Vec<SearchCapture>> {
         let rows = self.store.scan_prefix(CF_SEARCH, &request.key())?;

@@ -1,5 +1,6 @@
-//! `webtape eval`: roll out a policy (greedy by default) on a question set and report F1, EM, format errors and
-//! tool calls per dataset as a markdown table and CSV, with every trajectory saved as JSONL for inspection.
+//! `webtape eval`: roll out a policy (greedy by default) on a question set and report F1, EM, format errors,
+//! tool calls and (where questions name their subject) the copy rate per dataset as a markdown table and CSV,
+//! with every trajectory saved as JSONL for inspection.
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
@@ -20,6 +21,25 @@ pub struct EvalRow {
     pub tool_calls: f64,
     /// Share judged correct by the LLM judge (MBE), when one was asked; unjudged answers count as not correct.
     pub mbe: Option<f64>,
+    /// Share of questions with a known subject whose first search query contains it (`None`: no subject known).
+    pub copy_rate: Option<f64>,
+}
+
+/// Whether the first `web_search` of `t` names its task's subject (case-insensitive); `None` without a subject.
+/// A rollout that never searched counts as not copying.
+pub fn copies_subject(t: &Trajectory) -> Option<bool> {
+    let subject = t.task.subject.as_deref()?.to_lowercase();
+    let first = t.turns.iter().find_map(|turn| match crate::agent::parse::parse_turn(&turn.text) {
+        crate::agent::parse::Action::Search(queries) => Some(queries),
+        _ => None,
+    });
+    Some(first.is_some_and(|queries| queries.iter().any(|q| q.to_lowercase().contains(&subject))))
+}
+
+/// The copy rate of `trajs` (see [`EvalRow::copy_rate`]).
+pub fn copy_rate<'a>(trajs: impl IntoIterator<Item = &'a Trajectory>) -> Option<f64> {
+    let known: Vec<bool> = trajs.into_iter().filter_map(copies_subject).collect();
+    (!known.is_empty()).then(|| known.iter().filter(|&&c| c).count() as f64 / known.len() as f64)
 }
 
 fn row(name: &str, trajs: &[(&Trajectory, Option<Verdict>)]) -> EvalRow {
@@ -33,6 +53,7 @@ fn row(name: &str, trajs: &[(&Trajectory, Option<Verdict>)]) -> EvalRow {
         format_errors: trajs.iter().filter(|(t, _)| !t.score.format_ok).count() as f64 / n,
         tool_calls: trajs.iter().map(|(t, _)| t.tool_calls as f64).sum::<f64>() / n,
         mbe: judged.then(|| trajs.iter().filter(|(_, v)| *v == Some(Verdict::Correct)).count() as f64 / n),
+        copy_rate: copy_rate(trajs.iter().map(|(t, _)| *t)),
     }
 }
 
@@ -49,26 +70,35 @@ pub fn table(trajs: &[Trajectory], verdicts: Option<&[Verdict]>) -> Vec<EvalRow>
     rows
 }
 
-fn mbe_cell(r: &EvalRow, digits: usize) -> String {
-    r.mbe.map_or_else(|| "-".to_string(), |m| format!("{m:.digits$}"))
+fn cell(value: Option<f64>, digits: usize) -> String {
+    value.map_or_else(|| "-".to_string(), |m| format!("{m:.digits$}"))
 }
 
-/// The table as markdown.
+/// The table as markdown (the MBE and copy-rate columns only when some row has them).
 pub fn markdown(rows: &[EvalRow]) -> String {
     let judged = rows.iter().any(|r| r.mbe.is_some());
+    let copies = rows.iter().any(|r| r.copy_rate.is_some());
     let mut out = String::from("| dataset | questions | F1 | EM | format errors | tool calls |");
-    out.push_str(if judged {
-        " MBE |\n|---|---:|---:|---:|---:|---:|---:|\n"
-    } else {
-        "\n|---|---:|---:|---:|---:|---:|\n"
-    });
+    let mut rule = String::from("|---|---:|---:|---:|---:|---:|");
+    for (shown, name) in [(copies, " copy rate |"), (judged, " MBE |")] {
+        if shown {
+            out.push_str(name);
+            rule.push_str("---:|");
+        }
+    }
+    let _ = write!(out, "\n{rule}\n");
     for r in rows {
         let _ = write!(
             out,
             "| {} | {} | {:.3} | {:.3} | {:.3} | {:.2} |",
             r.data_source, r.questions, r.f1, r.em, r.format_errors, r.tool_calls
         );
-        out.push_str(&if judged { format!(" {} |\n", mbe_cell(r, 3)) } else { "\n".to_string() });
+        for (shown, value) in [(copies, r.copy_rate), (judged, r.mbe)] {
+            if shown {
+                let _ = write!(out, " {} |", cell(value, 3));
+            }
+        }
+        out.push('\n');
     }
     out
 }
@@ -104,13 +134,20 @@ pub fn evaluate(
         std::fs::write(&path, text).map_err(|e| Error::io(&path, e))
     };
     write("table.md", markdown(&rows))?;
-    let mut csv = String::from("dataset,questions,f1,em,format_errors,tool_calls,mbe\n");
+    let mut csv = String::from("dataset,questions,f1,em,format_errors,tool_calls,mbe,copy_rate\n");
+    let optional = |v: Option<f64>| v.map_or_else(String::new, |v| format!("{v:.6}"));
     for r in &rows {
-        let mbe = if r.mbe.is_some() { mbe_cell(r, 6) } else { String::new() };
         let _ = writeln!(
             csv,
-            "{},{},{:.6},{:.6},{:.6},{:.4},{mbe}",
-            r.data_source, r.questions, r.f1, r.em, r.format_errors, r.tool_calls
+            "{},{},{:.6},{:.6},{:.6},{:.4},{},{}",
+            r.data_source,
+            r.questions,
+            r.f1,
+            r.em,
+            r.format_errors,
+            r.tool_calls,
+            optional(r.mbe),
+            optional(r.copy_rate)
         );
     }
     write("table.csv", csv)?;
@@ -140,4 +177,61 @@ fn judge_items(trajs: &[Trajectory]) -> Vec<JudgeItem> {
             predicted: t.answer.clone().filter(|_| t.score.format_ok),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::reward::Score;
+    use crate::agent::Turn;
+
+    fn traj(subject: Option<&str>, turns: &[&str]) -> Trajectory {
+        let task = Task {
+            id: "q".into(),
+            question: "Where was Ada Lenz born?".into(),
+            answers: vec!["Wobymville".into()],
+            data_source: Some("sim".into()),
+            subject: subject.map(str::to_string),
+        };
+        let turns = turns
+            .iter()
+            .map(|t| Turn { text: t.to_string(), action: String::new(), observation: None })
+            .collect();
+        let score = Score { reward: 0.0, f1: 0.0, em: false, format_ok: true };
+        Trajectory {
+            task,
+            sample: 0,
+            prompt_ids: vec![1],
+            response_ids: vec![],
+            loss_mask: vec![],
+            logprobs: vec![],
+            turns,
+            answer: None,
+            format_error: None,
+            score,
+            tool_calls: 0,
+        }
+    }
+
+    fn search(q: &str) -> String {
+        format!("go\n</think>\n<tool_call>\n{{\"name\":\"web_search\",\"arguments\":{{\"query\":[\"{q}\"]}}}}\n</tool_call>")
+    }
+
+    #[test]
+    fn copy_rate_counts_first_searches_naming_the_subject() {
+        let (hit, miss) = (search("ada lenz birthplace"), search("The Laboratories"));
+        let answer = "done\n</think>\n<answer>x</answer>";
+        let trajs = [
+            traj(Some("Ada Lenz"), &[&hit]),
+            traj(Some("Ada Lenz"), &[&miss, &hit]),
+            traj(Some("Ada Lenz"), &[answer]),
+            traj(None, &[&hit]),
+        ];
+        let copies: Vec<Option<bool>> = trajs.iter().map(copies_subject).collect();
+        assert_eq!(copies, [Some(true), Some(false), Some(false), None], "only the first search counts");
+        assert_eq!(copy_rate(&trajs), Some(1.0 / 3.0));
+        assert_eq!(copy_rate(&trajs[3..]), None, "no subject known");
+        let rows = table(&trajs, None);
+        assert!(markdown(&rows).contains("| copy rate |"), "{}", markdown(&rows));
+    }
 }

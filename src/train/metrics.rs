@@ -117,7 +117,21 @@ fn append_line<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
 
 type Series = (&'static str, fn(&StepMetrics) -> f64);
 
-/// Draws reward, F1, KL and tool calls per rollout against the step into a PNG at `out`.
+/// Steps in the running mean drawn over each curve.
+pub const SMOOTHING: usize = 5;
+
+/// The mean of each point and the up to `window - 1` points before it.
+pub fn running_mean(points: &[(f64, f64)], window: usize) -> Vec<(f64, f64)> {
+    (0..points.len())
+        .map(|i| {
+            let part = &points[i.saturating_sub(window.max(1) - 1)..=i];
+            (points[i].0, part.iter().map(|p| p.1).sum::<f64>() / part.len() as f64)
+        })
+        .collect()
+}
+
+/// Draws reward, F1, KL and tool calls per rollout against the step into a PNG at `out`: each step's value (thin)
+/// and its running mean over the last [`SMOOTHING`] steps (thick), as RL papers plot their curves.
 pub fn plot(metrics: &[StepMetrics], out: &Path) -> Result<()> {
     let err = |e: String| Error::Config(format!("plotting {}: {e}", out.display()));
     let root = BitMapBackend::new(out, (1200, 800)).into_drawing_area();
@@ -160,8 +174,25 @@ fn draw_panel(
         .map_err(|e| e.to_string())?;
     chart.configure_mesh().x_desc("step").draw().map_err(|e| e.to_string())?;
     for (phase, color) in [("sft", RGBColor(150, 150, 150)), ("grpo", RGBColor(31, 119, 180))] {
-        let points = metrics.iter().filter(|m| m.phase == phase).map(|m| (m.step as f64, get(m)));
-        chart.draw_series(LineSeries::new(points, color.stroke_width(2))).map_err(|e| e.to_string())?;
+        let points: Vec<(f64, f64)> =
+            metrics.iter().filter(|m| m.phase == phase).map(|m| (m.step as f64, get(m))).collect();
+        let faint = color.mix(0.35).stroke_width(1);
+        chart.draw_series(LineSeries::new(points.iter().copied(), faint)).map_err(|e| e.to_string())?;
+        let smooth = running_mean(&points, SMOOTHING);
+        chart.draw_series(LineSeries::new(smooth, color.stroke_width(3))).map_err(|e| e.to_string())?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::running_mean;
+
+    #[test]
+    fn running_mean_covers_the_last_steps_only() {
+        let points = [(1.0, 0.0), (2.0, 1.0), (3.0, 2.0), (4.0, 6.0)];
+        assert_eq!(running_mean(&points, 2), vec![(1.0, 0.0), (2.0, 0.5), (3.0, 1.5), (4.0, 4.0)]);
+        assert_eq!(running_mean(&points, 1), points.to_vec());
+        assert!(running_mean(&[], 5).is_empty());
+    }
 }

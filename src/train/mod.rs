@@ -13,6 +13,8 @@
 //! | [`checkpoint`] | run folders: weights + optimizer + run state, `latest` |
 //! | [`metrics`] | `metrics.jsonl` and `curves.png` |
 //! | [`eval`] | per-dataset F1 / EM tables and saved trajectories |
+//! | [`pretrain`] | `model pretrain`: a small base from recorded sim worlds and the expert's turn windows |
+//! | [`windows`] | SFT data: whole expert episodes or one short turn window per policy turn |
 pub mod batch;
 pub mod checkpoint;
 pub mod eval;
@@ -20,8 +22,10 @@ pub mod grpo;
 pub mod logprobs;
 pub mod metrics;
 pub mod optim;
+pub mod pretrain;
 pub mod run;
 pub mod trainer;
+pub mod windows;
 
 pub use batch::{group_advantages, Sequence, TrainBatch};
 pub use grpo::{grpo_loss, GrpoConfig, LossParts, StepStats};

@@ -185,16 +185,19 @@ pub fn run_sft(
 ) -> Result<TrainerState> {
     let log = MetricsLog::open(&cfg.run_dir, state.sft_step, 0)?;
     let t = &cfg.train;
-    let all: Vec<usize> = (0..expert.len()).collect();
-    while state.sft_step < t.sft_steps && !expert.is_empty() {
+    let im_start = policy.tokenizer().token_id("<|im_start|>");
+    let pool = super::windows::sft_sequences(expert, t.sft_sequences, im_start);
+    while state.sft_step < t.sft_steps && !pool.is_empty() {
         let started = Instant::now();
         let order =
-            permutation(all.len(), t.seed ^ 0x5F7, (state.sft_step * t.sft_questions_per_step / all.len()) as u64);
-        let picked: Vec<Trajectory> = (0..t.sft_questions_per_step)
-            .map(|j| expert[order[(state.sft_step * t.sft_questions_per_step + j) % all.len()]].clone())
+            permutation(pool.len(), t.seed ^ 0x5F7, (state.sft_step * t.sft_questions_per_step / pool.len()) as u64);
+        let chosen: Vec<&(Sequence, usize)> = (0..t.sft_questions_per_step)
+            .map(|j| &pool[order[(state.sft_step * t.sft_questions_per_step + j) % pool.len()]])
             .collect();
+        let batch = TrainBatch { sequences: chosen.iter().map(|(s, _)| s.clone()).collect() };
+        let picked: Vec<Trajectory> = chosen.iter().map(|(_, i)| expert[*i].clone()).collect();
         trainer.set_lr(t.sft_lr_at(state.sft_step))?;
-        let stats = trainer.sft_step(policy, &batch_of(&picked, &vec![0.0; picked.len()]))?;
+        let stats = trainer.sft_step(policy, &batch)?;
         let mut m = StepMetrics { step: state.sft_step + 1, phase: "sft".into(), ..StepMetrics::default() };
         rollout_metrics(&picked, &mut m);
         update_metrics(&stats, &mut m);
@@ -204,7 +207,7 @@ pub fn run_sft(
             phase: m.phase.clone(),
             seconds,
             train_s: seconds,
-            train_tokens_per_s: batch_tokens(&picked) as f64 / seconds.max(1e-9),
+            train_tokens_per_s: batch.sequences.iter().map(Sequence::len).sum::<usize>() as f64 / seconds.max(1e-9),
             ..StepTiming::default()
         };
         log.append(&m, &timing)?;
@@ -355,7 +358,7 @@ mod tests {
     #[test]
     fn task_order_is_a_seeded_shuffle_per_epoch() {
         let tasks: Vec<Task> = (0..5)
-            .map(|i| Task { id: i.to_string(), question: format!("q{i}"), answers: vec![], data_source: None })
+            .map(|i| Task { id: i.to_string(), question: format!("q{i}"), answers: vec![], data_source: None, subject: None })
             .collect();
         let ids = |step, seed| tasks_for_step(&tasks, step, 5, seed).into_iter().map(|t| t.id).collect::<Vec<_>>();
         let mut epoch0 = ids(0, 1);

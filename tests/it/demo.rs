@@ -1,6 +1,8 @@
 //! `scripts/demo.sh` (what `make demo` runs) end to end on a small config: sim web → record → stop the web →
-//! model init → expert → SFT → GRPO → eval, twice. The snapshot holds every page of the world, the expert's
-//! replay had zero misses, metrics are written, and the two runs print the same digests and tables.
+//! the committed base → expert → SFT → GRPO → eval → a GRPO segment recorded against the live sim web with faults
+//! and replayed with the web stopped, twice. The snapshot holds every page of the world, the expert's replay had
+//! zero misses, metrics are written, the live segment and its replay agree (metrics, weights, run digest), and the
+//! two runs print the same digests and tables.
 use std::path::Path;
 use std::process::Command;
 
@@ -14,14 +16,10 @@ fn small_config(dir: &Path) -> std::path::PathBuf {
     for line in base.lines() {
         let line = match line.split('=').next().unwrap_or("").trim() {
             "run_dir" => format!("run_dir = \"{}\"", s(&dir.join("run"))),
-            "path" => format!("path = \"{}\"", s(&dir.join("run/init"))),
             "train" => format!("train = \"{}\"", s(&dir.join("run/train.jsonl"))),
             "test" => format!("test = \"{}\"", s(&dir.join("run/test.jsonl"))),
             "sft" => format!("sft = \"{}\"", s(&dir.join("run/expert.jsonl"))),
             "snapshot" => format!("snapshot = \"{}\"", s(&dir.join("snap"))),
-            "vocab_size" => "vocab_size = 800".into(),
-            "hidden_size" => "hidden_size = 32".into(),
-            "intermediate_size" => "intermediate_size = 64".into(),
             "sft_steps" => "sft_steps = 3".into(),
             "sft_questions_per_step" => "sft_questions_per_step = 4".into(),
             "steps" => "steps = 2".into(),
@@ -42,6 +40,7 @@ fn demo(config: &Path) -> String {
         .arg(config)
         .env("WEBTAPE", env!("CARGO_BIN_EXE_webtape"))
         .env("ENTITIES", ENTITIES)
+        .env("LIVE_STEPS", "1")
         .output()
         .expect("bash runs");
     let text = stdout(&out);
@@ -73,10 +72,15 @@ fn small_demo_runs_end_to_end_and_reruns_identically() {
     let metrics = std::fs::read_to_string(dir.join("run/metrics.jsonl")).unwrap();
     assert_eq!(metrics.lines().count(), 3 + 2, "3 SFT + 2 GRPO steps logged");
     assert!(first.contains("| SFT |") && first.contains("GRPO - SFT test F1"), "{first}");
+    assert!(first.contains("the live run and its replay are identical"), "{first}");
+    let record = std::fs::read_to_string(dir.join("run/live-record.log")).unwrap();
+    assert!(record.contains("run digest"), "{record}");
+    assert!(dir.join("snap-live/manifest.json").exists(), "the live segment was recorded");
 
     std::fs::remove_dir_all(dir.join("run")).unwrap();
     let second = demo(&config);
-    for prefix in ["training run digest", "metrics + checkpoint + eval digest", "| SFT |", "| GRPO"] {
+    let prefixes = ["training run digest", "metrics + checkpoint + eval digest", "live segment digest", "| SFT |", "| GRPO"];
+    for prefix in prefixes {
         assert_eq!(line_with(&first, prefix), line_with(&second, prefix));
     }
 }

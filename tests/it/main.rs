@@ -18,6 +18,8 @@ mod model_generate;
 #[cfg(feature = "train")]
 mod model_init;
 #[cfg(feature = "train")]
+mod model_pretrain;
+#[cfg(feature = "train")]
 mod model_weights;
 mod reader;
 mod record;

@@ -41,6 +41,7 @@ fn expert_rollouts_local_and_remote_agree() {
                     queries: strings("expert_queries"),
                     targets: strings("support"),
                     answer: strings("answers")[0].clone(),
+                    notes: strings("expert_notes"),
                 },
             )
         })
@@ -52,6 +53,7 @@ fn expert_rollouts_local_and_remote_agree() {
             question: r["question"].as_str().unwrap().into(),
             answers: r["answers"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect(),
             data_source: Some("sim".into()),
+            subject: None,
         })
         .collect();
     let cfg = RolloutConfig { max_observation_chars: 3000, ..RolloutConfig::default() };

@@ -120,6 +120,35 @@ fn record_then_replay_with_the_web_gone() {
 }
 
 #[test]
+fn a_recording_on_a_faulty_web_answers_repeats_itself_and_replays_with_its_digest() {
+    let tmp = tempdir();
+    let faults = ["--faults", "too-many,server-error,slow", "--fault-rate", "0.5", "--slow-ms", "200"];
+    let sim = SimProc::start(&[&["--api-key", KEY, "--retry-after", "1"], &faults[..]].concat());
+    let questions: Vec<_> = webtape::data::read_questions(&sim_questions(tmp.path(), 3)).unwrap();
+    let snap = tmp.path().join("rec");
+    let args = ["--mode", "record", "--snapshot", s(&snap), "--provider", "serper", "--endpoint", &sim.url];
+    let rec = ServeProc::start(
+        &[&args[..], &["--allow-private", "--rate", "none", "--host-rate", "none"]].concat(),
+        &[("SERPER_API_KEY", KEY)],
+    );
+    let first = session(&rec.url, &questions);
+    let seen = sim.requests();
+    let retried = seen.values().filter(|n| n.as_u64() > Some(1)).count();
+    assert!(retried > 0, "the faulty web made the recorder retry: {seen:?}");
+    let again = session(&rec.url, &questions);
+    assert_eq!(first, again, "a repeated call gets what the recording holds");
+    assert_eq!(sim.requests(), seen, "and never reaches the live web again");
+    let (ok, recorded) = rec.stop();
+    assert!(ok);
+    drop(sim);
+    let rep = ServeProc::start(&["--snapshot", s(&snap), "--miss", "strict"], &[]);
+    let replayed = [session(&rep.url, &questions), session(&rep.url, &questions)].concat();
+    assert_eq!([first, again].concat(), replayed, "the replay answers byte for byte as the recording run did");
+    let (_, out) = rep.stop();
+    assert_eq!(digest_of(&recorded), digest_of(&out), "live answers digest like their replay");
+}
+
+#[test]
 fn real_clients_verl_and_serper_style() {
     let tmp = tempdir();
     let (snap, questions) = recorded(tmp.path(), 3);

@@ -3,7 +3,8 @@
 #   1. the built-in synthetic web on loopback (webtape sim serve), with a seeded world and its questions;
 #   2. recorded through the real recorder into snapshots/demo; the sim web is stopped: the rest is replay;
 #   3. the policy: the committed pretrained base (never trained on this world), or a tiny random one ([init]);
-#   4. SFT on the scripted expert's trajectories of this world, then GRPO in replay;
+#   4. SFT on the scripted expert's trajectories of this world (half its train subjects), then GRPO in replay on
+#      the other half;
 #   5. the base, SFT and GRPO checkpoints evaluated on the held-out questions (subjects never trained on);
 #   6. a live run made replayable: a short GRPO segment against the live sim web with faults, recorded, then the
 #      same segment replayed with the web stopped: the same metrics, weights and run digest;
@@ -35,6 +36,7 @@ TRAIN=$(value data train)
 TEST=$(value data test)
 EXPERT=$(value data sft)
 STEPS=$(value train steps)
+SFT_QUESTIONS=$RUN/sft-questions.jsonl
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 started=$SECONDS
 # Starts the sim web in the background (extra flags: faults); sets SIM (pid) and URL.
@@ -52,12 +54,24 @@ mkdir -p "$RUN"
 step "1. the built-in web: webtape sim serve (seed $SEED, $ENTITIES entities) on loopback"
 start_sim "$RUN/sim.log"
 trap 'kill $SIM 2>/dev/null || true' EXIT
-"$BIN" sim questions --seed "$SEED" --entities "$ENTITIES" --split train --out "$TRAIN"
+"$BIN" sim questions --seed "$SEED" --entities "$ENTITIES" --split train --out "$RUN/train-all.jsonl"
 "$BIN" sim questions --seed "$SEED" --entities "$ENTITIES" --split test --out "$TEST"
-echo "$URL: $("$BIN" sim pages --seed "$SEED" --entities "$ENTITIES" | wc -l) pages; $(wc -l < "$TRAIN") train and $(wc -l < "$TEST") test questions"
+# The train questions' subjects in two halves: the expert's trajectories on one (SFT), GRPO's questions on the
+# other, so GRPO practises on subjects the policy has not memorised, as the test does.
+python3 - "$RUN/train-all.jsonl" "$SFT_QUESTIONS" "$TRAIN" <<'EOF'
+import json, sys
+rows = [json.loads(line) for line in open(sys.argv[1])]
+subjects = sorted({r["expert_queries"][0] for r in rows})
+sft = set(subjects[0::2])
+with open(sys.argv[2], "w") as a, open(sys.argv[3], "w") as b:
+    for r in rows:
+        (a if r["expert_queries"][0] in sft else b).write(json.dumps(r, ensure_ascii=False) + "\n")
+EOF
+echo "$URL: $("$BIN" sim pages --seed "$SEED" --entities "$ENTITIES" | wc -l) pages; $(wc -l < "$RUN/train-all.jsonl") train questions" \
+  "($(wc -l < "$SFT_QUESTIONS") for the SFT warm start, $(wc -l < "$TRAIN") on other subjects for GRPO) and $(wc -l < "$TEST") test questions"
 
 step "2. record it: webtape record --provider serper --endpoint $URL (every page title + the expert's searches)"
-python3 - "$TRAIN" "$TEST" > "$RUN/queries.txt" <<EOF
+python3 - "$RUN/train-all.jsonl" "$TEST" > "$RUN/queries.txt" <<EOF
 import json, sys, subprocess
 queries = [json.loads(l)["title"] for l in subprocess.run(["$BIN", "sim", "pages", "--seed", "$SEED", "--entities", "$ENTITIES"], capture_output=True, text=True, check=True).stdout.splitlines()]
 for path in sys.argv[1:]:
@@ -84,14 +98,15 @@ import json, sys
 p = json.load(open(sys.argv[1])); c, r = p["config"], p["report"]
 print(f"a pretrained base ({r['parameters']:,} parameters, vocab {r['vocab']}) made by `webtape model pretrain`: "
       f"{len(c['worlds']['seeds'])} other sim worlds (seeds {c['worlds']['seeds'][0]}..{c['worlds']['seeds'][-1]}), "
-      f"{r['trajectories']:,} expert trajectories, {c['train']['sft_steps']} steps on their turn windows. "
+      f"{r['trajectories']:,} expert trajectories, {c['train']['sft_steps']} steps on their turn windows"
+      + (f" and {c['finish']['sft_steps']} on whole episodes. " if c.get("finish") else ". ") +
       "It has never seen this world.")
 EOF
   fi
 fi
 
 step "4a. expert trajectories for the SFT warm start: webtape expert --config $CONFIG"
-"$BIN" expert --config "$CONFIG" --out "$EXPERT"
+"$BIN" expert --config "$CONFIG" --questions "$SFT_QUESTIONS" --out "$EXPERT"
 step "4b. SFT, then GRPO in replay: webtape train --config $CONFIG"
 "$BIN" train --config "$CONFIG" | tee "$RUN/train.log"
 

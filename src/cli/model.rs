@@ -120,7 +120,7 @@ fn pretrain(args: PretrainArgs) -> Result<ExitCode> {
     let report = webtape::train::pretrain::pretrain(&cfg, &say).with_context(|| format!("pretraining {}", cfg.out.display()))?;
     println!(
         "pretrained {}: {} parameters, vocab {}; {} worlds, {} pages, {} questions, {} expert trajectories; \
-         loss {:.3} -> {:.3} in {} steps; {:.0}s",
+         loss {:.3} -> {:.3} in {} steps{}; {:.0}s",
         cfg.out.display(),
         report.parameters,
         report.vocab,
@@ -131,6 +131,7 @@ fn pretrain(args: PretrainArgs) -> Result<ExitCode> {
         report.first_loss,
         report.final_loss,
         cfg.train.sft_steps,
+        cfg.finish.as_ref().map_or(String::new(), |f| format!(" + {} finishing steps on whole episodes", f.sft_steps)),
         started.elapsed().as_secs_f64()
     );
     Ok(ExitCode::SUCCESS)

@@ -21,7 +21,19 @@ pub struct ExpertPlan {
     /// Per hop, the fact read on that hop's page (`Employer: Zas Motorenwerke`), said in the next turn's thinking
     /// before it is used; empty for plans without notes.
     pub notes: Vec<String>,
+    /// Stumble once: the first browse asks for a misspelt URL, gets the environment's error, and the next turn
+    /// reads the right one — a recovery for the policy to learn (the misspelt turn is kept out of the loss).
+    pub stumble: bool,
 }
+
+/// The environment's answer to a browse of a URL that was not among the latest search results.
+pub const MISSED_URL: &str = "URL was not in the latest search results";
+
+/// The expert's thinking before a browse.
+const READ: &str = "I will read the most relevant result.";
+
+/// How the expert's turn after a missed browse begins.
+pub const RECOVERY_TURN: &str = "That URL was not in the results;";
 
 /// The expert: plans by question text, and the codec of the policy it teaches.
 pub struct Expert<'a> {
@@ -42,7 +54,8 @@ impl<'a> Expert<'a> {
             .find(|(q, _)| context.contains(q.as_str()))
             .map(|(_, p)| p)
             .ok_or_else(|| Error::Config("expert: no plan for this question".into()))?;
-        let done = context.matches("<tool_response>").count();
+        let missed = context.matches(MISSED_URL).count();
+        let done = context.matches("<tool_response>").count().saturating_sub(missed);
         let (hop, browse) = (done / 2, done % 2 == 1);
         // What the page just read says, when the plan knows (after each browse).
         let read = match hop.checked_sub(1).and_then(|h| plan.notes.get(h)) {
@@ -60,15 +73,38 @@ impl<'a> Expert<'a> {
                 plan.queries[hop]
             ));
         }
-        let last = context.rsplit("<tool_response>").next().unwrap_or("");
+        // The latest search's results (a missed browse's error came after them).
+        let last = context.rsplit("<tool_response>").find(|o| !o.contains(MISSED_URL)).unwrap_or("");
         let url = result_urls(last)
             .into_iter()
             .find(|u| u.ends_with(plan.targets[hop].as_str()))
             .or_else(|| result_urls(last).into_iter().next())
             .unwrap_or_default();
+        let just_missed = context.rsplit("<tool_response>").next().is_some_and(|o| o.contains(MISSED_URL));
+        let (think, url) = match (plan.stumble && hop == 0 && missed == 0, just_missed) {
+            (true, _) => (READ.to_string(), misspell(&url)),
+            (false, true) => (format!("{RECOVERY_TURN} I will copy the right one."), url),
+            _ => (READ.to_string(), url),
+        };
         let call = json!({"name": "browse_webpage", "arguments": {"url_list": [url]}});
-        Ok(format!("I will read the most relevant result.\n</think>\n<tool_call>\n{call}\n</tool_call>"))
+        Ok(format!("{think}\n</think>\n<tool_call>\n{call}\n</tool_call>"))
     }
+}
+
+/// `url` with two neighbouring letters of its last path segment swapped (a copying slip), or an extra letter
+/// where no two differ.
+fn misspell(url: &str) -> String {
+    let start = url.rfind('/').map_or(0, |i| i + 1);
+    let mut chars: Vec<char> = url[start..].chars().collect();
+    let n = chars.len();
+    let swap = (0..n.saturating_sub(1))
+        .map(|k| (n / 2 + k) % (n - 1))
+        .find(|&i| chars[i] != chars[i + 1] && chars[i].is_ascii_alphanumeric() && chars[i + 1].is_ascii_alphanumeric());
+    match swap {
+        Some(i) => chars.swap(i, i + 1),
+        None => chars.push('x'),
+    }
+    format!("{}{}", &url[..start], chars.into_iter().collect::<String>())
 }
 
 /// The `"url"` values of a search observation, also when it was cut short (not valid JSON any more).
@@ -122,7 +158,14 @@ impl Generator for Expert<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::result_urls;
+    use super::{misspell, result_urls};
+
+    #[test]
+    fn a_misspelt_url_differs_in_its_last_segment_only() {
+        assert_eq!(misspell("http://h:1/wiki/dartkiak-giastshin"), "http://h:1/wiki/dartkiak-igastshin");
+        assert_eq!(misspell("http://h:1/wiki/aa"), "http://h:1/wiki/aax");
+        assert_eq!(misspell(""), "x");
+    }
 
     #[test]
     fn urls_are_found_in_whole_and_cut_observations() {

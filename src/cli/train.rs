@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use webtape::agent::expert::RECOVERY_TURN;
 use webtape::agent::plans::{read_planned, run_expert};
 use webtape::agent::judge::Judge;
 use webtape::agent::{RemoteEnv, RolloutConfig, Task, Tools, Trajectory};
@@ -258,6 +259,10 @@ pub struct ExpertArgs {
     /// Where to write the trajectories (JSONL), for `[data] sft`.
     #[arg(long)]
     out: PathBuf,
+    /// Share of questions (0..1) on which the expert misspells its first browse's URL, gets the environment's
+    /// error and then reads the right page: recoveries for the policy to learn (the slip is not trained on).
+    #[arg(long, default_value_t = 0.0)]
+    recovery_rate: f64,
 }
 
 /// `webtape expert`: the scripted expert's trajectories (search, browse, answer in the policy's chat format)
@@ -272,7 +277,9 @@ pub fn expert(a: ExpertArgs) -> Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new()?;
     let tools = Tools::Local(env.clone());
     let max_queries = cfg.env.rules.max_queries;
-    let trajs = run_expert(&codec, &tools, &rows, &date, max_queries, &cfg.rollout, cfg.train.seed, &runtime)?;
+    anyhow::ensure!((0.0..=1.0).contains(&a.recovery_rate), "--recovery-rate must be in 0..1, got {}", a.recovery_rate);
+    let (seed, recovery) = (cfg.train.seed, a.recovery_rate);
+    let trajs = run_expert(&codec, &tools, &rows, &date, max_queries, &cfg.rollout, seed, recovery, &runtime)?;
     let total = trajs.len();
     let mut out = String::new();
     let mut kept = 0;
@@ -295,7 +302,14 @@ pub fn expert(a: ExpertArgs) -> Result<ExitCode> {
         );
     }
     let c = env.run_log().coverage();
-    println!("{kept} of {total} expert trajectories earned the full reward; wrote {}", a.out.display());
+    let recoveries = trajs
+        .iter()
+        .filter(|t| t.score.reward >= 1.0 && t.turns.iter().any(|turn| turn.text.starts_with(RECOVERY_TURN)))
+        .count();
+    println!(
+        "{kept} of {total} expert trajectories earned the full reward ({recoveries} recover from a misspelt URL); wrote {}",
+        a.out.display()
+    );
     println!("tool calls: {} exact, {} bm25, {} miss; run digest {}", c.exact, c.bm25, c.miss, env.run_log().digest());
     Ok(ExitCode::SUCCESS)
 }

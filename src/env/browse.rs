@@ -194,20 +194,6 @@ impl Environment {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn chunking_by_characters() {
-        assert_eq!(chunks("", 3), vec![""]);
-        assert_eq!(chunks("abcdefg", 3), vec!["abc", "def", "g"]);
-        assert_eq!(chunks("äöüß", 2), vec!["äö", "üß"]);
-        assert_eq!(cut("äöü", 2), "äö");
-        assert!(reader_prompt("Who?", "u", 1, 2, "text").starts_with("Question: Who?\n"));
-    }
-}
-
 /// What browse makes of a stored capture of `url` (`Ok(Err(..))`: the failure the agent is shown).
 type Served = std::result::Result<(String, String, Option<u16>, Source), BrowseResult>;
 
@@ -225,4 +211,18 @@ fn served_page(url: &str, view: Result<Option<crate::snapshot::PageView>>) -> Re
         return Ok(Err(BrowseResult::failed(url, Source::Exact, c.status, error)));
     }
     Ok(Ok((view.text.title, view.text.text, c.status, Source::Exact)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunking_by_characters() {
+        assert_eq!(chunks("", 3), vec![""]);
+        assert_eq!(chunks("abcdefg", 3), vec!["abc", "def", "g"]);
+        assert_eq!(chunks("äöüß", 2), vec!["äö", "üß"]);
+        assert_eq!(cut("äöü", 2), "äö");
+        assert!(reader_prompt("Who?", "u", 1, 2, "text").starts_with("Question: Who?\n"));
+    }
 }

@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use webtape::agent::expert::{Expert, ExpertPlan};
+use webtape::agent::expert::{Expert, ExpertPlan, MISSED_URL, RECOVERY_TURN};
+use webtape::agent::plans::{run_expert, PlannedQuestion};
 use webtape::agent::generator::ChatCodec;
 use webtape::agent::{rollout, RolloutConfig, Task, Tools};
 use webtape::env::{EnvConfig, Environment};
@@ -42,6 +43,7 @@ fn expert_rollouts_local_and_remote_agree() {
                     targets: strings("support"),
                     answer: strings("answers")[0].clone(),
                     notes: strings("expert_notes"),
+                    stumble: false,
                 },
             )
         })
@@ -99,4 +101,34 @@ fn expert_rollouts_local_and_remote_agree() {
     for (a, b) in local.iter().zip(&over_http) {
         assert_eq!(a.response_ids, b.response_ids, "in-process and --env URL give the same rollout");
     }
+    recoveries_are_shown_and_their_slips_not_trained(&all, &codec, &Tools::Local(env), &rt);
+}
+
+/// `run_expert` with recovery rate 1: the first browse of every question asks for a misspelt URL, gets the
+/// environment's error, and the next turn reads the right page; the misspelt turn is masked out of the loss.
+fn recoveries_are_shown_and_their_slips_not_trained(
+    questions: &str,
+    codec: &TextCodec,
+    tools: &Tools,
+    rt: &tokio::runtime::Runtime,
+) {
+    let planned: Vec<PlannedQuestion> = questions.lines().take(6).map(|l| serde_json::from_str(l).unwrap()).collect();
+    let cfg = RolloutConfig { max_observation_chars: 3000, ..RolloutConfig::default() };
+    let trajs = run_expert(codec, tools, &planned, "2026-01-01", 3, &cfg, 7, 1.0, rt).unwrap();
+    for (t, q) in trajs.iter().zip(&planned) {
+        let hops = q.expert_queries.len();
+        assert_eq!(t.score.reward, 1.0, "{:?}", t.turns);
+        assert_eq!(t.tool_calls, 2 * hops + 1, "one extra browse");
+        let slip = t.turns.iter().position(|turn| turn.observation.as_deref().is_some_and(|o| o.contains(MISSED_URL)));
+        let slip = slip.unwrap_or_else(|| panic!("no missed browse in {:?}", t.turns));
+        assert_eq!(slip, 1, "the first browse slips");
+        assert!(t.turns[2].text.starts_with(RECOVERY_TURN), "{:?}", t.turns[2]);
+        let policy: Vec<u32> =
+            t.response_ids.iter().zip(&t.loss_mask).filter(|(_, m)| **m == 1).map(|(id, _)| *id).collect();
+        let trained: String =
+            t.turns.iter().enumerate().filter(|(i, _)| *i != slip).map(|(_, turn)| turn.text.as_str()).collect();
+        assert_eq!(codec.decode(&policy).unwrap(), trained, "every turn but the slip is trained");
+    }
+    let none = run_expert(codec, tools, &planned, "2026-01-01", 3, &cfg, 7, 0.0, rt).unwrap();
+    assert!(none.iter().all(|t| t.turns.iter().all(|turn| !turn.text.starts_with(RECOVERY_TURN))), "rate 0: no slips");
 }

@@ -220,6 +220,13 @@ impl TrainConfig {
                 return Err(Error::Config(format!("env.date = {date:?}: expected a date as YYYY-MM-DD")));
             }
         }
+        let (sampled, trained) = (self.rollout.temperature, self.grpo.temperature);
+        if sampled > 0.0 && (f64::from(sampled) - trained).abs() > 1e-6 {
+            return Err(Error::Config(format!(
+                "grpo.temperature ({trained}) differs from rollout.temperature ({sampled}): GRPO's ratio compares \
+                 log-probs at grpo.temperature with the sampler's at rollout.temperature; set both to one value"
+            )));
+        }
         if self.env.snapshot.is_none() && self.env.remote.is_none() {
             return Err(Error::Config("[env] needs `snapshot` (a folder) or `remote` (a webtape serve URL)".into()));
         }
@@ -291,5 +298,8 @@ mod tests {
         assert!(err(&["train.steps"]).contains("KEY=VALUE"));
         assert!(err(&["run_dir.x=1"]).contains("`run_dir` is a value"));
         assert!(err(&["env.date=yesterday"]).contains("YYYY-MM-DD"));
+        let mismatch = err(&["rollout.temperature=0.7"]);
+        assert!(mismatch.contains("grpo.temperature (1)") && mismatch.contains("rollout.temperature (0.7"), "{mismatch}");
+        assert!(set(&["rollout.temperature=0.7", "grpo.temperature=0.7"]).is_ok(), "equal temperatures are fine");
     }
 }

@@ -194,7 +194,8 @@ impl Trainer {
         let mut nll = 0.0;
         for chunk in batch.sequences.chunks(self.cfg.micro_batch) {
             let packed = pack(chunk, model.device())?;
-            let (lp, _) = token_logprobs(model, &packed, self.cfg.temperature, Entropy::Skip)?;
+            // The model's own distribution (temperature 1): the sampling temperature is GRPO's business.
+            let (lp, _) = token_logprobs(model, &packed, 1.0, Entropy::Skip)?;
             let sum = -(lp * &packed.mask).sum(Kind::Float);
             (&sum / total).f_backward()?;
             nll += sum.double_value(&[]);

@@ -74,13 +74,11 @@ impl<'a> Expert<'a> {
             ));
         }
         // The latest search's results (a missed browse's error came after them).
-        let last = context.rsplit("<tool_response>").find(|o| !o.contains(MISSED_URL)).unwrap_or("");
-        let url = result_urls(last)
-            .into_iter()
-            .find(|u| u.ends_with(plan.targets[hop].as_str()))
-            .or_else(|| result_urls(last).into_iter().next())
-            .unwrap_or_default();
-        let just_missed = context.rsplit("<tool_response>").next().is_some_and(|o| o.contains(MISSED_URL));
+        let mut responses = context.rsplit("<tool_response>").peekable();
+        let just_missed = responses.peek().is_some_and(|o| o.contains(MISSED_URL));
+        let urls = result_urls(responses.find(|o| !o.contains(MISSED_URL)).unwrap_or(""));
+        let target = urls.iter().find(|u| u.ends_with(plan.targets[hop].as_str())).or(urls.first());
+        let url = target.cloned().unwrap_or_default();
         let (think, url) = match (plan.stumble && hop == 0 && missed == 0, just_missed) {
             (true, _) => (READ.to_string(), misspell(&url)),
             (false, true) => (format!("{RECOVERY_TURN} I will copy the right one."), url),

@@ -102,6 +102,11 @@ pub struct Schedule {
     /// What an SFT step trains on: `episodes` (whole expert trajectories, `sft_questions_per_step` of them) or
     /// `windows` (that many turn windows: question, previous turn and observation, the turn; a denser signal).
     pub sft_sequences: crate::train::windows::SftSequences,
+    /// Train GRPO only on groups whose rewards differ (DAPO's filter, without resampling): a group whose
+    /// rollouts all scored the same has zero advantage, so it would add compute and KL gradient only, and its
+    /// tokens would dilute the token mean of the groups that carry signal. A step where every group is flat
+    /// makes no update.
+    pub skip_flat_groups: bool,
 }
 
 /// The shape of a learning-rate schedule after its warm-up.
@@ -147,6 +152,7 @@ impl Default for Schedule {
             sft_warmup_steps: 0,
             sft_schedule: LrSchedule::Constant,
             sft_sequences: Default::default(),
+            skip_flat_groups: false,
         }
     }
 }

@@ -138,12 +138,16 @@ pub fn train(a: TrainArgs) -> Result<ExitCode> {
     let (tools, date) = tools(&cfg, &a)?;
     let tasks = tasks(&cfg.data.train)?;
     let expert = match &cfg.data.sft {
-        Some(path) if cfg.train.sft_steps > 0 => read_trajectories(path)?,
+        Some(path) if cfg.train.sft_steps > 0 || cfg.grpo.sft_coef > 0.0 => read_trajectories(path)?,
         _ => Vec::new(),
     };
     if cfg.train.sft_steps > 0 {
         let path = cfg.data.sft.as_deref().context("[train] sft_steps > 0 needs [data] sft (expert trajectories)")?;
         anyhow::ensure!(!expert.is_empty(), "{} holds no trajectories for the SFT warm start", path.display());
+    }
+    if cfg.grpo.sft_coef > 0.0 {
+        let path = cfg.data.sft.as_deref().context("[grpo] sft_coef > 0 needs [data] sft (expert trajectories)")?;
+        anyhow::ensure!(!expert.is_empty(), "{} holds no trajectories for [grpo] sft_coef", path.display());
     }
     if let (Some(lora), Ok(model)) = (&cfg.lora, webtape::model::ModelConfig::from_dir(&cfg.model.path)) {
         println!(

@@ -198,10 +198,13 @@ fn edge_configs_generate() {
 }
 
 #[test]
-fn default_world_is_fast() {
-    let t = std::time::Instant::now();
+fn default_world_has_pages_and_questions_of_both_splits() {
+    // Its generation time is a benchmark's business (`make bench`), not a unit test's.
     let w = world(0);
     let s = w.stats();
-    eprintln!("stats: {s:?}, questions {}, generated in {:?}", w.questions.len(), t.elapsed());
-    assert!(t.elapsed().as_secs_f64() < 3.0);
+    eprintln!("stats: {s:?}, questions {}", w.questions.len());
+    assert!(!w.questions.is_empty());
+    for split in [Split::Train, Split::Test] {
+        assert!(w.questions.iter().any(|q| q.split == split), "no {split:?} questions");
+    }
 }

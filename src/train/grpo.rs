@@ -26,6 +26,10 @@ pub struct GrpoConfig {
     pub eps: f64,
     /// Global gradient L2 norm cap.
     pub max_grad_norm: f64,
+    /// Weight of a cross-entropy term on the SFT expert trajectories (`[data] sft`) added to every GRPO step
+    /// (InstructGPT's "PPO-ptx"): it holds skills the reward cannot see from drifting under noisy advantages
+    /// (a small policy's copying of names and URLs). 0 = plain GRPO.
+    pub sft_coef: f64,
 }
 
 impl Default for GrpoConfig {
@@ -41,21 +45,23 @@ impl Default for GrpoConfig {
             betas: (0.9, 0.999),
             eps: 1e-8,
             max_grad_norm: 1.0,
+            sft_coef: 0.0,
         }
     }
 }
 
 impl GrpoConfig {
     pub fn validate(&self) -> Result<()> {
-        let finite = [self.clip_eps, self.kl_coef, self.entropy_coef, self.temperature, self.max_grad_norm];
+        let finite =
+            [self.clip_eps, self.kl_coef, self.entropy_coef, self.temperature, self.max_grad_norm, self.sft_coef];
         if finite.iter().any(|x| !x.is_finite()) {
             return Err(Error::Config(format!("non-finite value in training settings {self:?}")));
         }
         if !(self.clip_eps > 0.0 && self.clip_eps < 1.0) {
             return Err(Error::Config(format!("clip_eps must be in (0, 1), got {}", self.clip_eps)));
         }
-        if self.kl_coef < 0.0 || self.temperature <= 0.0 || self.max_grad_norm <= 0.0 {
-            return Err(Error::Config("kl_coef must be >= 0, temperature and max_grad_norm > 0".into()));
+        if self.kl_coef < 0.0 || self.sft_coef < 0.0 || self.temperature <= 0.0 || self.max_grad_norm <= 0.0 {
+            return Err(Error::Config("kl_coef and sft_coef must be >= 0, temperature and max_grad_norm > 0".into()));
         }
         if self.micro_batch == 0 {
             return Err(Error::Config("micro_batch must be at least 1".into()));
@@ -77,6 +83,8 @@ pub struct StepStats {
     pub clip_frac: f64,
     /// Global gradient norm before clipping (NaN/inf: the update was skipped).
     pub grad_norm: f64,
+    /// Cross-entropy of the expert batch mixed into a GRPO step (`sft_coef` > 0), else 0.
+    pub sft_loss: f64,
     /// Trained tokens.
     pub tokens: usize,
     pub sequences: usize,

@@ -26,6 +26,8 @@ pub struct StepMetrics {
     pub entropy: f64,
     pub clip_frac: f64,
     pub grad_norm: f64,
+    /// GRPO with `[grpo] sft_coef` > 0: cross-entropy of the expert batch mixed into the step.
+    pub sft_loss: f64,
     pub env_exact: u64,
     pub env_bm25: u64,
     pub env_miss: u64,

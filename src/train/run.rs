@@ -80,6 +80,7 @@ fn update_metrics(stats: &StepStats, m: &mut StepMetrics) {
     m.entropy = stats.entropy;
     m.clip_frac = stats.clip_frac;
     m.grad_norm = stats.grad_norm;
+    m.sft_loss = stats.sft_loss;
 }
 
 /// Runs GRPO from `state` to `cfg.train.steps`, checkpointing and logging; returns the final state.
@@ -90,10 +91,16 @@ pub fn run_grpo(
     trainer: &mut Trainer,
     tools: &Tools,
     tasks: &[Task],
+    expert: &[Trajectory],
     date: &str,
     mut state: TrainerState,
     progress: &indicatif::ProgressBar,
 ) -> Result<TrainerState> {
+    let im_start = policy.tokenizer().token_id("<|im_start|>");
+    let pool = match cfg.grpo.sft_coef > 0.0 {
+        true => super::windows::sft_sequences(expert, cfg.train.sft_sequences, im_start),
+        false => Vec::new(),
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -120,7 +127,12 @@ pub fn run_grpo(
         let rewards: Vec<f32> = trajs.iter().map(|t| t.score.reward).collect();
         let advantages = group_advantages(&rewards, t.samples_per_question)?;
         let train_clock = Instant::now();
-        let stats = trainer.grpo_step(policy, &batch_of(&trajs, &advantages))?;
+        let sft = sft_mix(&pool, state.step, t.sft_questions_per_step, t.seed);
+        let batch = trained_batch(&trajs, &advantages, t.samples_per_question, t.skip_flat_groups);
+        let stats = match batch.sequences.is_empty() {
+            true => StepStats::default(),
+            false => trainer.grpo_step_with_sft(policy, &batch, sft.as_ref())?,
+        };
         let mut m = StepMetrics { step: state.step + 1, phase: "grpo".into(), ..StepMetrics::default() };
         rollout_metrics(&trajs, &mut m);
         update_metrics(&stats, &mut m);
@@ -148,6 +160,38 @@ pub fn run_grpo(
         }
     }
     Ok(state)
+}
+
+/// The step's training batch: every rollout, or with `skip_flat` only the groups (`group` consecutive
+/// rollouts) whose rewards are not all equal.
+fn trained_batch(trajs: &[Trajectory], advantages: &[f32], group: usize, skip_flat: bool) -> TrainBatch {
+    if !skip_flat {
+        return batch_of(trajs, advantages);
+    }
+    let (mut kept, mut adv) = (Vec::new(), Vec::new());
+    for (g, a) in trajs.chunks(group.max(1)).zip(advantages.chunks(group.max(1))) {
+        if g.iter().any(|t| t.score.reward != g[0].score.reward) {
+            kept.extend_from_slice(g);
+            adv.extend_from_slice(a);
+        }
+    }
+    batch_of(&kept, &adv)
+}
+
+/// The expert sequences mixed into GRPO step `step` (`[grpo] sft_coef`): `per_step` of `pool` in a seeded
+/// order of its own, none when the pool is empty.
+fn sft_mix(pool: &[(Sequence, usize)], step: usize, per_step: usize, seed: u64) -> Option<TrainBatch> {
+    if pool.is_empty() || per_step == 0 {
+        return None;
+    }
+    let at = step * per_step;
+    let sequences = (0..per_step)
+        .map(|j| {
+            let order = permutation(pool.len(), seed ^ 0x9770, ((at + j) / pool.len()) as u64);
+            pool[order[(at + j) % pool.len()]].0.clone()
+        })
+        .collect();
+    Some(TrainBatch { sequences })
 }
 
 fn batch_tokens(trajs: &[Trajectory]) -> usize {
@@ -273,7 +317,7 @@ pub fn train(
     };
     let bar = crate::progress::bar(cfg.train.steps as u64, "grpo");
     bar.set_position(state.step as u64);
-    let state = run_grpo(cfg, &mut policy, &mut trainer, tools, tasks, date, state, &bar)?;
+    let state = run_grpo(cfg, &mut policy, &mut trainer, tools, tasks, expert, date, state, &bar)?;
     bar.finish_and_clear();
     redraw(&cfg.run_dir);
     Ok(state)
@@ -354,6 +398,33 @@ pub fn config_digest(cfg: &TrainConfig) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flat_groups_are_left_out_when_asked() {
+        let traj = |i: usize, reward: f32| Trajectory {
+            task: Task { id: format!("q{}", i / 2), question: "q".into(), answers: vec![], data_source: None, subject: None },
+            sample: i % 2,
+            prompt_ids: vec![1],
+            response_ids: vec![2, 3],
+            loss_mask: vec![1, 1],
+            logprobs: vec![-0.5, -0.5],
+            turns: vec![],
+            answer: None,
+            format_error: None,
+            score: crate::agent::reward::Score { reward, f1: 0.0, em: false, format_ok: true },
+            tool_calls: 0,
+        };
+        let rewards = [1.0, 1.0, 0.0, 1.0, -1.0, -1.0, 0.5, 0.0];
+        let trajs: Vec<Trajectory> = rewards.iter().enumerate().map(|(i, &r)| traj(i, r)).collect();
+        let adv = group_advantages(&rewards, 2).unwrap();
+        assert_eq!(trained_batch(&trajs, &adv, 2, false).sequences.len(), 8);
+        let kept = trained_batch(&trajs, &adv, 2, true);
+        let kept_adv: Vec<f32> = kept.sequences.iter().map(|s| s.advantage).collect();
+        assert_eq!(kept_adv, [adv[2], adv[3], adv[6], adv[7]], "groups 1 and 3 differ; 0 and 2 are flat");
+        let flat = [0.0; 4];
+        assert!(trained_batch(&trajs[..4], &flat, 4, true).sequences.len() == 4, "one mixed group of 4 is kept");
+        assert!(trained_batch(&trajs[4..6], &flat[..2], 2, true).sequences.is_empty());
+    }
 
     #[test]
     fn task_order_is_a_seeded_shuffle_per_epoch() {

@@ -113,7 +113,22 @@ impl Trainer {
 
     /// One GRPO update: see [`Trainer::grpo_backward`], then gradient clipping and an AdamW step.
     pub fn grpo_step(&mut self, policy: &mut Policy, batch: &TrainBatch) -> Result<StepStats> {
+        self.grpo_step_with_sft(policy, batch, None)
+    }
+
+    /// A GRPO update whose gradient also holds `sft_coef` × the token-mean cross-entropy of `sft` (expert
+    /// sequences), when given and `sft_coef` > 0; `loss` stays the GRPO objective, `sft_loss` is the CE.
+    pub fn grpo_step_with_sft(
+        &mut self,
+        policy: &mut Policy,
+        batch: &TrainBatch,
+        sft: Option<&TrainBatch>,
+    ) -> Result<StepStats> {
         let mut stats = self.grpo_backward(policy, batch)?;
+        if let Some(sft) = sft.filter(|_| self.cfg.sft_coef > 0.0) {
+            let total = sft.validate(policy.decoder().config.vocab_size as usize)? as f64;
+            stats.sft_loss = self.accumulate_ce(policy, sft, total, self.cfg.sft_coef)? / total;
+        }
         stats.grad_norm = self.update(policy)?;
         Ok(stats)
     }
@@ -137,6 +152,7 @@ impl Trainer {
             entropy: parts.entropy,
             clip_frac: parts.clip_frac,
             grad_norm: 0.0,
+            sft_loss: 0.0,
             tokens: parts.tokens,
             sequences: batch.sequences.len(),
         })
@@ -190,6 +206,18 @@ impl Trainer {
     pub fn sft_backward(&mut self, policy: &Policy, batch: &TrainBatch) -> Result<StepStats> {
         let total = batch.validate(policy.decoder().config.vocab_size as usize)? as f64;
         zero_grads(&policy.trainable_params());
+        let nll = self.accumulate_ce(policy, batch, total, 1.0)?;
+        Ok(StepStats {
+            loss: nll / total,
+            tokens: total as usize,
+            sequences: batch.sequences.len(),
+            ..Default::default()
+        })
+    }
+
+    /// Adds the gradient of `scale` × (summed cross-entropy of `batch`'s trained tokens ÷ `total`) to the
+    /// parameters' gradients (not zeroed first); returns the summed cross-entropy.
+    fn accumulate_ce(&self, policy: &Policy, batch: &TrainBatch, total: f64, scale: f64) -> Result<f64> {
         let model = policy.decoder();
         let mut nll = 0.0;
         for chunk in batch.sequences.chunks(self.cfg.micro_batch) {
@@ -197,15 +225,10 @@ impl Trainer {
             // The model's own distribution (temperature 1): the sampling temperature is GRPO's business.
             let (lp, _) = token_logprobs(model, &packed, 1.0, Entropy::Skip)?;
             let sum = -(lp * &packed.mask).sum(Kind::Float);
-            (&sum / total).f_backward()?;
+            (&sum * (scale / total)).f_backward()?;
             nll += sum.double_value(&[]);
         }
-        Ok(StepStats {
-            loss: nll / total,
-            tokens: total as usize,
-            sequences: batch.sequences.len(),
-            ..Default::default()
-        })
+        Ok(nll)
     }
 
     /// Clips the accumulated gradients and takes an AdamW step; returns the pre-clip norm. A non-finite

@@ -241,3 +241,32 @@ fn group_advantages_equal_verl() {
     assert_eq!(&group_advantages(&rewards, 4).unwrap()[4..8], &[0.0; 4], "a constant group gets 0");
     assert!(group_advantages(&rewards, 5).is_err());
 }
+
+#[test]
+fn sft_coef_adds_the_expert_cross_entropy_gradient_to_a_grpo_step() {
+    let mut policy = load("qwen2");
+    let cfg = GrpoConfig { micro_batch: 2, kl_coef: 0.1, lr: 1e-4, max_grad_norm: 1e9, ..Default::default() };
+    let batch = tiny_batch(&policy);
+    let mut expert = tiny_batch(&policy);
+    expert.sequences.truncate(3);
+    let mut plain = Trainer::new(&policy, cfg.clone()).unwrap();
+    plain.grpo_backward(&policy, &batch).unwrap();
+    let g_grpo = flat(&policy, |v| v.grad());
+    let sft = plain.sft_backward(&policy, &expert).unwrap();
+    let g_sft = flat(&policy, |v| v.grad());
+    let coef = 0.7;
+    let mut mixed = Trainer::new(&policy, GrpoConfig { sft_coef: coef, ..cfg.clone() }).unwrap();
+    let stats = mixed.grpo_step_with_sft(&mut policy, &batch, Some(&expert)).unwrap();
+    let g_mixed = flat(&policy, |v| v.grad());
+    let want = &g_grpo + &g_sft * coef;
+    let diff = (&g_mixed - &want).abs().max().double_value(&[]);
+    let scale = want.abs().max().double_value(&[]);
+    eprintln!("sft loss {} (alone {}); max |grad diff| {diff:.3e} of {scale:.3e}", stats.sft_loss, sft.loss);
+    assert!(diff < 1e-5 * scale, "mixed gradient is not GRPO's + {coef} × SFT's (diff {diff})");
+    assert!((stats.sft_loss - sft.loss).abs() < 1e-6 * sft.loss, "{} vs {}", stats.sft_loss, sft.loss);
+    assert!((&g_sft * coef).abs().max().double_value(&[]) > 1e-3 * scale, "the SFT part must matter");
+    // sft_coef 0 ignores the expert batch: the step equals plain GRPO.
+    let mut off = Trainer::new(&policy, cfg).unwrap();
+    let stats = off.grpo_step_with_sft(&mut policy, &batch, Some(&expert)).unwrap();
+    assert_eq!(stats.sft_loss, 0.0);
+}

@@ -290,12 +290,17 @@ mod tests {
     fn overrides_set_values_by_dotted_key() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.toml");
-        std::fs::write(&path, "run_dir = \"r\"\n[model]\npath = \"m\"\n[data]\ntrain = \"t\"\n[env]\nsnapshot = \"s\"\n").unwrap();
+        std::fs::write(
+            &path,
+            "run_dir = \"r\"\n[model]\npath = \"m\"\n[data]\ntrain = \"t\"\n[env]\nsnapshot = \"s\"\n",
+        )
+        .unwrap();
         let set = |items: &[&str]| {
             TrainConfig::from_file_with(&path, &items.iter().map(|s| s.to_string()).collect::<Vec<_>>())
         };
-        let cfg = set(&["train.steps=7", "model.path=runs/x/step-000020", "env.rules.top_k=5", "env.date=\"2026-01-01\""])
-            .unwrap();
+        let cfg =
+            set(&["train.steps=7", "model.path=runs/x/step-000020", "env.rules.top_k=5", "env.date=\"2026-01-01\""])
+                .unwrap();
         assert_eq!((cfg.train.steps, cfg.env.rules.top_k), (7, 5));
         assert_eq!(cfg.model.path, Path::new("runs/x/step-000020"));
         assert_eq!(cfg.env.date.as_deref(), Some("2026-01-01"));
@@ -305,7 +310,10 @@ mod tests {
         assert!(err(&["run_dir.x=1"]).contains("`run_dir` is a value"));
         assert!(err(&["env.date=yesterday"]).contains("YYYY-MM-DD"));
         let mismatch = err(&["rollout.temperature=0.7"]);
-        assert!(mismatch.contains("grpo.temperature (1)") && mismatch.contains("rollout.temperature (0.7"), "{mismatch}");
+        assert!(
+            mismatch.contains("grpo.temperature (1)") && mismatch.contains("rollout.temperature (0.7"),
+            "{mismatch}"
+        );
         assert!(set(&["rollout.temperature=0.7", "grpo.temperature=0.7"]).is_ok(), "equal temperatures are fine");
     }
 }

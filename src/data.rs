@@ -1,6 +1,7 @@
 //! Question files: JSONL (`question`, optional `id`, `answers`, `data_source`), plain text (one question per
 //! line) and DeepResearcher / Search-R1 parquet files (`question` or `prompt`, gold answers in `golden_answers`,
-//! `answers`, `answer` or `reward_model.ground_truth`). Used by the recorder, the trainer and eval.
+//! `answers`, `answer` or `reward_model.ground_truth`). Used by the recorder, the trainer and eval. A gold string
+//! holding several answers joined by DeepResearcher's `<|answer_split|>` is split into them wherever it is read.
 use std::path::Path;
 
 use serde_json::Value;
@@ -43,7 +44,13 @@ pub fn read_questions(path: &Path) -> Result<Vec<Question>> {
             from_object(&value, fallback_id)
                 .map_err(|m| Error::bad_input(format!("{}:{}", path.display(), n + 1), m))?
         } else {
-            Question { id: fallback_id, question: line.to_string(), answers: Vec::new(), data_source: None, subject: None }
+            Question {
+                id: fallback_id,
+                question: line.to_string(),
+                answers: Vec::new(),
+                data_source: None,
+                subject: None,
+            }
         };
         out.push(q);
     }
@@ -70,7 +77,8 @@ fn from_object(v: &Value, fallback_id: String) -> std::result::Result<Question, 
             .find_map(|p| v.pointer(p).map(strings).filter(|a| !a.is_empty()))
             .unwrap_or_default();
     let data_source = v.get("data_source").and_then(Value::as_str).map(str::to_string);
-    let subject = v.get("subject").or_else(|| v.pointer("/expert_queries/0")).and_then(Value::as_str).map(str::to_string);
+    let subject =
+        v.get("subject").or_else(|| v.pointer("/expert_queries/0")).and_then(Value::as_str).map(str::to_string);
     Ok(Question { id, question, answers, data_source, subject })
 }
 
@@ -87,10 +95,19 @@ fn prompt_text(v: &Value) -> Option<String> {
     }
 }
 
-/// A string or a list of strings (numbers stringified); anything else gives nothing.
+/// How DeepResearcher's data joins several gold answers in one string (its reward splits on it).
+pub const ANSWER_SPLIT: &str = "<|answer_split|>";
+
+/// The gold answers in one string: split on [`ANSWER_SPLIT`], each trimmed, empty pieces left out.
+pub fn split_answers(s: &str) -> Vec<String> {
+    s.split(ANSWER_SPLIT).map(str::trim).filter(|a| !a.is_empty()).map(str::to_string).collect()
+}
+
+/// A string or a list of strings (numbers stringified; strings split on [`ANSWER_SPLIT`]); anything else gives
+/// nothing.
 fn strings(v: &Value) -> Vec<String> {
     match v {
-        Value::String(s) => vec![s.clone()],
+        Value::String(s) => split_answers(s),
         Value::Number(n) => vec![n.to_string()],
         Value::Array(items) => items.iter().flat_map(strings).collect(),
         Value::Object(map) => map.get("target").map(strings).unwrap_or_default(),
@@ -131,6 +148,18 @@ mod tests {
         assert_eq!((qs[1].id.as_str(), qs[1].question.as_str()), ("line-3", "plain text question"));
         assert_eq!((qs[2].question.as_str(), qs[2].answers[0].as_str()), ("Where?", "Paris"));
         assert_eq!(qs[2].data_source.as_deref(), Some("nq"));
+    }
+
+    #[test]
+    fn deepresearcher_joined_answers_are_split() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.jsonl");
+        let body = "{\"question\":\"Who?\",\"reward_model\":{\"ground_truth\":\"Ada Lovelace<|answer_split|> Ada <|answer_split|>\"}}\n\
+                    {\"question\":\"Where?\",\"answers\":[\"Paris<|answer_split|>Lutetia\",\"Paname\"]}\n";
+        std::fs::write(&path, body).unwrap();
+        let qs = read_questions(&path).unwrap();
+        assert_eq!(qs[0].answers, ["Ada Lovelace", "Ada"]);
+        assert_eq!(qs[1].answers, ["Paris", "Lutetia", "Paname"]);
     }
 
     #[test]

@@ -54,6 +54,9 @@ enum Command {
     #[cfg(feature = "train")]
     #[command(subcommand)]
     Model(cli::model::ModelCommand),
+    /// Score another system's predictions (`{"id", "response"}` or `{"id", "answer"}` JSONL) against a question
+    /// file with exactly the training reward (DeepResearcher's format check + token F1): a per-`data_source` table.
+    Score(cli::score::ScoreArgs),
     /// Report the build: version, features, and whether libtorch (and CUDA) load.
     Doctor,
 }
@@ -92,6 +95,7 @@ fn run(command: Command) -> Result<ExitCode> {
         Command::Record(a) => cli::record::run(a),
         Command::Sim(c) => cli::sim::run(c),
         Command::Serve(a) => cli::serve::run(a),
+        Command::Score(a) => cli::score::score(a),
         #[cfg(feature = "train")]
         Command::Train(a) => cli::train::train(a),
         #[cfg(feature = "train")]

@@ -95,9 +95,9 @@ fn misspell(url: &str) -> String {
     let start = url.rfind('/').map_or(0, |i| i + 1);
     let mut chars: Vec<char> = url[start..].chars().collect();
     let n = chars.len();
-    let swap = (0..n.saturating_sub(1))
-        .map(|k| (n / 2 + k) % (n - 1))
-        .find(|&i| chars[i] != chars[i + 1] && chars[i].is_ascii_alphanumeric() && chars[i + 1].is_ascii_alphanumeric());
+    let swap = (0..n.saturating_sub(1)).map(|k| (n / 2 + k) % (n - 1)).find(|&i| {
+        chars[i] != chars[i + 1] && chars[i].is_ascii_alphanumeric() && chars[i + 1].is_ascii_alphanumeric()
+    });
     match swap {
         Some(i) => chars.swap(i, i + 1),
         None => chars.push('x'),

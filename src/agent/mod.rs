@@ -8,6 +8,7 @@ pub mod generator;
 pub mod judge;
 pub mod parse;
 pub mod plans;
+pub mod predictions;
 pub mod prompt;
 pub mod reward;
 pub mod rollout;

@@ -1,18 +1,18 @@
 //! The reward, as DeepResearcher's code scores rollouts: −1 when the format is broken (unbalanced tags, no
-//! `<answer>`), otherwise the token-set F1 of the answer against the best gold answer (lowercase, punctuation →
-//! space, whitespace collapsed, articles kept). Exact match is reported beside it.
+//! `<answer>`), otherwise the token-set F1 of the answer against the best gold answer (lowercase, ASCII
+//! punctuation → space, whitespace collapsed, articles kept). Exact match is reported beside it.
+//! [`score_response`] scores a whole response text exactly as DeepResearcher's `compute_score` does (for
+//! `webtape score`); rollouts check the format turn by turn (see `parse`).
 use std::collections::BTreeSet;
 
 /// The reward for a broken format.
 pub const FORMAT_PENALTY: f32 = -1.0;
 
-/// `text` lowercased, every punctuation character replaced by a space, whitespace collapsed.
+/// `text` lowercased, every ASCII punctuation character (Python's `string.punctuation`, which DeepResearcher
+/// strips) replaced by a space, whitespace collapsed. Other symbols (`–`, `°`, `’`) stay part of their word.
 pub fn normalize(text: &str) -> String {
-    let mapped: String = text
-        .chars()
-        .map(|c| if c.is_alphanumeric() || c.is_whitespace() { c } else { ' ' })
-        .flat_map(char::to_lowercase)
-        .collect();
+    let mapped: String =
+        text.chars().map(|c| if c.is_ascii_punctuation() { ' ' } else { c }).flat_map(char::to_lowercase).collect();
     mapped.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -59,6 +59,39 @@ pub fn score(answer: Option<&str>, golds: &[String]) -> Score {
     }
 }
 
+/// Scores a whole response text as DeepResearcher's `compute_score` does: the text is lowercased; each of
+/// `<tool_call>`, `<think>` and `<answer>` must open and close equally often, every opening followed by its
+/// closing; the first `<answer>…</answer>` is the answer. A broken format or no answer scores −1.
+pub fn score_response(response: &str, golds: &[String]) -> Score {
+    let text = response.to_lowercase();
+    let balanced = ["tool_call", "think", "answer"].iter().all(|tag| tags_balance(&text, tag));
+    let answer = text.find("<answer>").and_then(|at| {
+        let body = &text[at + "<answer>".len()..];
+        body.find("</answer>").map(|end| &body[..end])
+    });
+    match (balanced, answer) {
+        (true, Some(a)) => score(Some(a.trim()), golds),
+        _ => score(None, golds),
+    }
+}
+
+/// DeepResearcher's tag check: as many `<tag>` as `</tag>`, and scanning left to right, each opening has a
+/// closing after it (the next opening is looked for after that closing).
+fn tags_balance(text: &str, tag: &str) -> bool {
+    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+    if text.matches(&open).count() != text.matches(&close).count() {
+        return false;
+    }
+    let mut from = 0;
+    while let Some(start) = text.get(from..).and_then(|t| t.find(&open)).map(|i| from + i) {
+        match text[start..].find(&close) {
+            Some(end) => from = start + end + 1,
+            None => return false,
+        }
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,5 +109,19 @@ mod tests {
         assert_eq!(score(None, &golds).reward, -1.0);
         assert_eq!(score(Some("Woby"), &golds), Score { reward: 1.0, f1: 1.0, em: true, format_ok: true });
         assert_eq!(best_f1("x", &[]), 0.0);
+        assert_eq!(normalize("Zürich – 5°C, l’été"), "zürich – 5°c l’été", "only ASCII punctuation goes");
+    }
+
+    #[test]
+    fn whole_responses_are_scored_like_deepresearcher() {
+        let golds = vec!["Ada Lovelace".to_string()];
+        let r = |t: &str| score_response(t, &golds).reward;
+        assert_eq!(r("<think>x</think><answer>ADA LOVELACE.</answer>"), 1.0);
+        assert_eq!(r("<think>x</think><answer>Ada</answer> <answer>Ada Lovelace</answer>"), f1("ada", "ada lovelace"));
+        assert_eq!(r("<think>x<answer>Ada Lovelace</answer>"), -1.0, "unclosed think");
+        assert_eq!(r("</answer><answer>Ada Lovelace"), -1.0, "closing before opening");
+        assert_eq!(r("<think>x</think>no answer"), -1.0);
+        assert_eq!(r("<THINK>x</THINK><ANSWER>Ada Lovelace</ANSWER>"), 1.0, "tags are matched lowercased");
+        assert_eq!(r("<answer></answer>"), 0.0, "an empty answer is well-formed and scores 0");
     }
 }

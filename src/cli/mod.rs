@@ -4,6 +4,7 @@ pub mod generate;
 #[cfg(feature = "train")]
 pub mod model;
 pub mod record;
+pub mod score;
 pub mod serve;
 pub mod sim;
 pub mod snapshot;

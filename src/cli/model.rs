@@ -117,7 +117,8 @@ fn pretrain(args: PretrainArgs) -> Result<ExitCode> {
     }
     let started = Instant::now();
     let say = |what: &str| eprintln!("[{:>5.0}s] {what}", started.elapsed().as_secs_f64());
-    let report = webtape::train::pretrain::pretrain(&cfg, &say).with_context(|| format!("pretraining {}", cfg.out.display()))?;
+    let report =
+        webtape::train::pretrain::pretrain(&cfg, &say).with_context(|| format!("pretraining {}", cfg.out.display()))?;
     println!(
         "pretrained {}: {} parameters, vocab {}; {} worlds, {} pages, {} questions, {} expert trajectories; \
          loss {:.3} -> {:.3} in {} steps{}; {:.0}s",

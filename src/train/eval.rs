@@ -193,10 +193,8 @@ mod tests {
             data_source: Some("sim".into()),
             subject: subject.map(str::to_string),
         };
-        let turns = turns
-            .iter()
-            .map(|t| Turn { text: t.to_string(), action: String::new(), observation: None })
-            .collect();
+        let turns =
+            turns.iter().map(|t| Turn { text: t.to_string(), action: String::new(), observation: None }).collect();
         let score = Score { reward: 0.0, f1: 0.0, em: false, format_ok: true };
         Trajectory {
             task,

@@ -109,7 +109,9 @@ impl PretrainConfig {
         }
         for (name, phase) in [("train", Some(&self.train)), ("finish", self.finish.as_ref())] {
             if phase.is_some_and(|p| p.sft_steps == 0 || p.sft_questions_per_step == 0) {
-                return Err(Error::Config(format!("{name}.sft_steps and {name}.sft_questions_per_step must be at least 1")));
+                return Err(Error::Config(format!(
+                    "{name}.sft_steps and {name}.sft_questions_per_step must be at least 1"
+                )));
             }
         }
         WorldConfig { seed: 0, entities: self.worlds.entities, test_fraction: 0.2 }.validate()?;
@@ -214,7 +216,8 @@ fn expert_data(cfg: &PretrainConfig, worlds: &[(PathBuf, World)], init: &Path) -
         let env = Arc::new(Environment::replay(snapshot, cfg.env.rules.clone(), None)?);
         let tools = Tools::Local(env);
         let (rules, seed) = (&cfg.env.rules, cfg.train.seed);
-        let trajs = run_expert(&codec, &tools, &planned(world), &date, rules.max_queries, &cfg.rollout, seed, 0.0, &runtime)?;
+        let trajs =
+            run_expert(&codec, &tools, &planned(world), &date, rules.max_queries, &cfg.rollout, seed, 0.0, &runtime)?;
         out.extend(trajs.into_iter().filter(|t| t.score.reward >= 1.0));
     }
     Ok(out)
@@ -295,9 +298,11 @@ fn sft_phase(tc: &TrainConfig, policy: &mut Policy, trajs: &[Trajectory]) -> Res
 /// something other than an earlier base is refused.
 fn write_base(cfg: &PretrainConfig, policy: &Policy, report: &PretrainReport, trajs: &[Trajectory]) -> Result<()> {
     let out = &cfg.out;
-    if out.exists() && !out.join(STAMP_FILE).exists() && std::fs::read_dir(out).is_ok_and(|mut d| d.next().is_some())
-    {
-        return Err(Error::Config(format!("{}: not empty and not a pretrained base; choose another out", out.display())));
+    if out.exists() && !out.join(STAMP_FILE).exists() && std::fs::read_dir(out).is_ok_and(|mut d| d.next().is_some()) {
+        return Err(Error::Config(format!(
+            "{}: not empty and not a pretrained base; choose another out",
+            out.display()
+        )));
     }
     let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;

@@ -402,7 +402,13 @@ mod tests {
     #[test]
     fn flat_groups_are_left_out_when_asked() {
         let traj = |i: usize, reward: f32| Trajectory {
-            task: Task { id: format!("q{}", i / 2), question: "q".into(), answers: vec![], data_source: None, subject: None },
+            task: Task {
+                id: format!("q{}", i / 2),
+                question: "q".into(),
+                answers: vec![],
+                data_source: None,
+                subject: None,
+            },
             sample: i % 2,
             prompt_ids: vec![1],
             response_ids: vec![2, 3],
@@ -429,7 +435,13 @@ mod tests {
     #[test]
     fn task_order_is_a_seeded_shuffle_per_epoch() {
         let tasks: Vec<Task> = (0..5)
-            .map(|i| Task { id: i.to_string(), question: format!("q{i}"), answers: vec![], data_source: None, subject: None })
+            .map(|i| Task {
+                id: i.to_string(),
+                question: format!("q{i}"),
+                answers: vec![],
+                data_source: None,
+                subject: None,
+            })
             .collect();
         let ids = |step, seed| tasks_for_step(&tasks, step, 5, seed).into_iter().map(|t| t.id).collect::<Vec<_>>();
         let mut epoch0 = ids(0, 1);

@@ -79,7 +79,8 @@ fn small_demo_runs_end_to_end_and_reruns_identically() {
 
     std::fs::remove_dir_all(dir.join("run")).unwrap();
     let second = demo(&config);
-    let prefixes = ["training run digest", "metrics + checkpoint + eval digest", "live segment digest", "| SFT |", "| GRPO"];
+    let prefixes =
+        ["training run digest", "metrics + checkpoint + eval digest", "live segment digest", "| SFT |", "| GRPO"];
     for prefix in prefixes {
         assert_eq!(line_with(&first, prefix), line_with(&second, prefix));
     }

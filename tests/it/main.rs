@@ -25,6 +25,7 @@ mod reader;
 mod record;
 mod resume;
 mod rollout;
+mod score;
 mod serve;
 mod ssrf;
 #[cfg(feature = "train")]

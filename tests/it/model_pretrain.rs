@@ -45,9 +45,8 @@ fn pretrain_rebuilds_the_same_base_and_it_evaluates() {
     assert!(names.contains(&"model.safetensors") && names.contains(&"pretrain.json"), "{names:?}");
     let weights = |f: &[(String, Vec<u8>)]| f.iter().find(|(n, _)| n == "model.safetensors").unwrap().1.clone();
     assert_eq!(weights(&a), weights(&b), "the same config rebuilds the same weights");
-    let without_paths = |f: &[(String, Vec<u8>)]| {
-        f.iter().filter(|(n, _)| n != "pretrain.json").cloned().collect::<Vec<_>>()
-    };
+    let without_paths =
+        |f: &[(String, Vec<u8>)]| f.iter().filter(|(n, _)| n != "pretrain.json").cloned().collect::<Vec<_>>();
     assert_eq!(without_paths(&a), without_paths(&b), "and the same tokenizer and config files");
     // The summary without the output path and the seconds: counts, losses and steps are the same.
     let summary = |t: &str| {
@@ -59,12 +58,20 @@ fn pretrain_rebuilds_the_same_base_and_it_evaluates() {
 
     // A world the base never saw: its test questions, through `eval` (the base loads like any checkpoint).
     let questions = dir.join("q.jsonl");
-    std::fs::write(&questions, ok(&["sim", "questions", "--seed", "7", "--entities", "30", "--split", "test"])).unwrap();
+    std::fs::write(&questions, ok(&["sim", "questions", "--seed", "7", "--entities", "30", "--split", "test"]))
+        .unwrap();
     let sim = SimProc::start(&["--seed", "7", "--entities", "30"]);
     let snap = dir.join("snap7");
     record(&sim, "serper", "k", &questions, &snap, &["--pages-per-query", "3"]);
     let table = ok(&[
-        "eval", "--model", s(&dir.join("a-base")), "--snapshot", s(&snap), "--data", s(&questions), "--out",
+        "eval",
+        "--model",
+        s(&dir.join("a-base")),
+        "--snapshot",
+        s(&snap),
+        "--data",
+        s(&questions),
+        "--out",
         s(&dir.join("eval")),
     ]);
     assert!(table.contains("copy rate"), "sim questions name their subject: {table}");

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use webtape::agent::expert::{Expert, ExpertPlan, MISSED_URL, RECOVERY_TURN};
-use webtape::agent::plans::{run_expert, PlannedQuestion};
 use webtape::agent::generator::ChatCodec;
+use webtape::agent::plans::{run_expert, PlannedQuestion};
 use webtape::agent::{rollout, RolloutConfig, Task, Tools};
 use webtape::env::{EnvConfig, Environment};
 use webtape::model::codec::TextCodec;

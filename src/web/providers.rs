@@ -86,44 +86,44 @@ fn json_body(provider: &str, body: &[u8]) -> Result<Value> {
     serde_json::from_slice(body).map_err(|e| Error::web(provider, format!("response is not valid JSON: {e}")))
 }
 
+/// How a provider writes titles and snippets: plain text (Serper, Tavily: `< hello >` is text), or HTML
+/// fragments with `<strong>` markup and entities (Brave, SearXNG).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Markup {
+    Plain,
+    Html,
+}
+
 /// Results from `list` (an array of objects), reading title/url/snippet from the given field names.
-fn results_from(provider: &str, list: Option<&Value>, fields: [&str; 3]) -> Result<Vec<SearchResult>> {
+fn results_from(provider: &str, list: Option<&Value>, fields: [&str; 3], markup: Markup) -> Result<Vec<SearchResult>> {
     let Some(list) = list else { return Ok(Vec::new()) };
     let items = list.as_array().ok_or_else(|| Error::web(provider, "results field is not an array"))?;
-    let text = |item: &Value, name: &str| item.get(name).and_then(Value::as_str).unwrap_or("").to_string();
+    let text = |item: &Value, name: &str| {
+        let raw = item.get(name).and_then(Value::as_str).unwrap_or("");
+        match markup {
+            Markup::Plain => raw.to_string(),
+            Markup::Html => html_text(raw),
+        }
+    };
     let mut out = Vec::new();
     for item in items {
-        let url = text(item, fields[1]);
+        let url = item.get(fields[1]).and_then(Value::as_str).unwrap_or("").to_string();
         if url.is_empty() {
             continue;
         }
         let position = out.len() as u32 + 1;
-        out.push(SearchResult {
-            title: text(item, fields[0]),
-            url,
-            snippet: strip_tags(&text(item, fields[2])),
-            position,
-        });
+        out.push(SearchResult { title: text(item, fields[0]), url, snippet: text(item, fields[2]), position });
     }
     Ok(out)
 }
 
-/// Drops `<strong>`-style markup some APIs put into snippets and decodes the common entities.
-fn strip_tags(s: &str) -> String {
+/// The text of an HTML fragment: markup dropped, every entity (named or numeric) decoded, by the HTML parser
+/// that reads pages; a `<` that opens no tag stays text.
+fn html_text(s: &str) -> String {
     if !s.contains('<') && !s.contains('&') {
         return s.to_string();
     }
-    let mut out = String::with_capacity(s.len());
-    let mut in_tag = false;
-    for c in s.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => in_tag = false,
-            c if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out.replace("&amp;", "&").replace("&quot;", "\"").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">")
+    scraper::Html::parse_fragment(s).root_element().text().collect()
 }
 
 /// Serper (google.serper.dev): `POST /search` with `X-API-KEY`, JSON `{q, num, gl, hl, page}`, results in `organic`.
@@ -150,7 +150,7 @@ impl SearchProvider for Serper {
     }
     fn parse(&self, body: &[u8]) -> Result<Vec<SearchResult>> {
         let v = json_body("serper", body)?;
-        results_from("serper", v.get("organic"), ["title", "link", "snippet"])
+        results_from("serper", v.get("organic"), ["title", "link", "snippet"], Markup::Plain)
     }
     fn secrets(&self) -> Vec<String> {
         vec![self.key.clone()]
@@ -177,7 +177,7 @@ impl SearchProvider for Searxng {
     }
     fn parse(&self, body: &[u8]) -> Result<Vec<SearchResult>> {
         let v = json_body("searxng", body)?;
-        results_from("searxng", v.get("results"), ["title", "url", "content"])
+        results_from("searxng", v.get("results"), ["title", "url", "content"], Markup::Html)
     }
     fn secrets(&self) -> Vec<String> {
         Vec::new()
@@ -209,7 +209,12 @@ impl SearchProvider for Brave {
     }
     fn parse(&self, body: &[u8]) -> Result<Vec<SearchResult>> {
         let v = json_body("brave", body)?;
-        results_from("brave", v.get("web").and_then(|w| w.get("results")), ["title", "url", "description"])
+        results_from(
+            "brave",
+            v.get("web").and_then(|w| w.get("results")),
+            ["title", "url", "description"],
+            Markup::Html,
+        )
     }
     fn secrets(&self) -> Vec<String> {
         vec![self.key.clone()]
@@ -233,7 +238,7 @@ impl SearchProvider for Tavily {
     }
     fn parse(&self, body: &[u8]) -> Result<Vec<SearchResult>> {
         let v = json_body("tavily", body)?;
-        results_from("tavily", v.get("results"), ["title", "url", "content"])
+        results_from("tavily", v.get("results"), ["title", "url", "content"], Markup::Plain)
     }
     fn secrets(&self) -> Vec<String> {
         vec![self.key.clone()]
@@ -261,5 +266,27 @@ mod tests {
         let err = serper.parse(b"<html>rate limited</html>").unwrap_err().to_string();
         assert!(err.contains("serper") && err.contains("not valid JSON"), "{err}");
         assert!(serper.parse(br#"{"organic":{"a":1}}"#).unwrap_err().to_string().contains("not an array"));
+    }
+
+    #[test]
+    fn html_providers_decode_every_entity_and_plain_ones_keep_their_text() {
+        let brave = ProviderKind::Brave.with_key("http://x".into(), "k".into());
+        let body = br#"{"web":{"results":[{"title":"It&#x27;s <b>Caf&eacute;</b>","url":"https://b.example/","description":"l&#39;&eacute;t&eacute;&nbsp;&mdash; 5 &lt; 6 &amp;&amp; x < y"}]}}"#;
+        let r = &brave.parse(body).unwrap()[0];
+        assert_eq!(r.title, "It's Café");
+        assert_eq!(r.snippet, "l'été\u{a0}— 5 < 6 && x < y");
+        let searx = ProviderKind::Searxng.with_key("http://x".into(), String::new());
+        let body = br#"{"results":[{"title":"T","url":"https://s.example/","content":"<span class=\"highlight\">Rust</span> &#8212; fast"}]}"#;
+        assert_eq!(searx.parse(body).unwrap()[0].snippet, "Rust — fast");
+        let tavily = ProviderKind::Tavily.with_key("http://x".into(), "k".into());
+        let body = br#"{"results":[{"title":"<b>not a tag here</b>","url":"https://t.example/","content":"< hello world! > &amp; <i>kept</i>"}]}"#;
+        let r = &tavily.parse(body).unwrap()[0];
+        assert_eq!(
+            (r.title.as_str(), r.snippet.as_str()),
+            ("<b>not a tag here</b>", "< hello world! > &amp; <i>kept</i>")
+        );
+        let serper = ProviderKind::Serper.with_key("http://x".into(), "k".into());
+        let body = br#"{"organic":[{"title":"A & B","link":"https://a.example/","snippet":"x &lt; y"}]}"#;
+        assert_eq!(serper.parse(body).unwrap()[0].snippet, "x &lt; y", "plain text is never unescaped");
     }
 }

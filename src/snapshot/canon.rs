@@ -146,10 +146,15 @@ fn is_secret_key(name: &str) -> bool {
 }
 
 /// One logical search request, as the agent asked it, independent of the provider and of credentials.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// Equality and the key ignore [`SearchRequest::text`]: requests that differ only in case are the same search.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct SearchRequest {
     /// The query: trimmed, whitespace runs collapsed to one space, lowercased.
     pub q: String,
+    /// The query as the caller wrote it (trimmed; case and punctuation kept): what a provider is sent, since
+    /// the key only needs `q`. Not stored; empty means `q`.
+    #[serde(skip)]
+    pub text: String,
     /// Results per page, 1..=100 (default 10).
     pub num: u32,
     /// Country code, lowercased.
@@ -165,10 +170,35 @@ pub struct SearchRequest {
     pub extra: BTreeMap<String, String>,
 }
 
+impl PartialEq for SearchRequest {
+    fn eq(&self, o: &Self) -> bool {
+        (&self.q, self.num, &self.gl, &self.hl, self.page, &self.extra) == (&o.q, o.num, &o.gl, &o.hl, o.page, &o.extra)
+    }
+}
+
+impl Eq for SearchRequest {}
+
 impl SearchRequest {
-    /// A request for `q` (normalised) with the defaults: 10 results, page 1.
+    /// A request for `q` (normalised; sent to providers as written) with the defaults: 10 results, page 1.
     pub fn new(q: &str) -> SearchRequest {
-        SearchRequest { q: normalize_q(q), num: DEFAULT_NUM, gl: None, hl: None, page: 1, extra: BTreeMap::new() }
+        SearchRequest {
+            q: normalize_q(q),
+            text: q.trim().to_string(),
+            num: DEFAULT_NUM,
+            gl: None,
+            hl: None,
+            page: 1,
+            extra: BTreeMap::new(),
+        }
+    }
+
+    /// The query text a provider is sent: as the caller wrote it, or `q` when that is not known.
+    pub fn sent_query(&self) -> &str {
+        if self.text.is_empty() {
+            &self.q
+        } else {
+            &self.text
+        }
     }
 
     /// A request from a Serper-style JSON body: `{"q": "...", "num": 10, "gl": "us", "hl": "en", "page": 2}`.
@@ -192,14 +222,20 @@ impl SearchRequest {
     /// Shared by both constructors. A later duplicate field wins; null values and empty names count as absent.
     fn from_fields(fields: impl IntoIterator<Item = (String, Value)>) -> Result<SearchRequest> {
         let mut req = SearchRequest::new("");
-        let (mut q, mut query) = (None, None);
+        let (mut q, mut query, mut text) = (None, None, String::new());
         for (name, value) in fields {
             if value.is_null() || name.is_empty() || is_secret_key(&name) {
                 continue;
             }
             match name.as_str() {
-                "q" => q = Some(normalize_q(&string_field("q", &value)?)),
-                "query" => query = Some(normalize_q(&string_field("query", &value)?)),
+                "q" | "query" => {
+                    let written = string_field(&name, &value)?;
+                    let slot = if name == "q" { &mut q } else { &mut query };
+                    *slot = Some(normalize_q(&written));
+                    if name == "q" || text.is_empty() {
+                        text = written.trim().to_string();
+                    }
+                }
                 "num" => req.num = int_field("num", &value, MAX_NUM)?,
                 "page" => req.page = int_field("page", &value, u32::MAX)?,
                 "gl" => req.gl = normalize_code(&string_field("gl", &value)?),
@@ -220,6 +256,7 @@ impl SearchRequest {
         if req.q.is_empty() {
             return Err(Error::InvalidRequest("`q` is missing or empty".into()));
         }
+        req.text = text;
         Ok(req)
     }
 

@@ -129,6 +129,9 @@ fn search_request_defaults_and_canonical_json() {
     let r = SearchRequest::new("  Rust   Borrow\tChecker ");
     assert_eq!((r.q.as_str(), r.num, r.page, &r.gl, &r.hl), ("rust borrow checker", 10, 1, &None, &None));
     assert_eq!(r.canonical_json(), r#"{"num":10,"page":1,"q":"rust borrow checker"}"#);
+    assert_eq!(r.sent_query(), "Rust   Borrow\tChecker", "providers get the query as written");
+    assert_eq!(r, SearchRequest::new("rust borrow checker"), "case is not part of the request's identity");
+    assert_eq!(request_json(r#"{"q":" C++ vs. Rust? "}"#).sent_query(), "C++ vs. Rust?");
     let full = request_json(r#"{"q":"Rust","page":2,"hl":"EN","gl":" US ","tbs":"qdr:d","location":"Paris","n":5}"#);
     let expected =
         r#"{"extra":{"location":"Paris","n":"5","tbs":"qdr:d"},"gl":"us","hl":"en","num":10,"page":2,"q":"rust"}"#;
@@ -293,7 +296,7 @@ proptest! {
         order in Just((0..16usize).collect::<Vec<_>>()).prop_shuffle(),
     ) {
         let expected = SearchRequest {
-            q: words.join(" ").to_lowercase(), num, gl: gl.clone(), hl: None, page, extra: extra.clone(),
+            q: words.join(" ").to_lowercase(), text: String::new(), num, gl: gl.clone(), hl: None, page, extra: extra.clone(),
         };
         let spaced_q = format!(" {} ", words.join(" \t "));
         let number = |n: u32| if quote_numbers { format!("\"{n}\"") } else { n.to_string() };

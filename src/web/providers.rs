@@ -137,7 +137,7 @@ impl SearchProvider for Serper {
         "serper"
     }
     fn build(&self, client: &reqwest::Client, req: &SearchRequest) -> reqwest::RequestBuilder {
-        let mut body = json!({"q": req.q, "num": req.num});
+        let mut body = json!({"q": req.sent_query(), "num": req.num});
         for (name, value) in [("gl", &req.gl), ("hl", &req.hl)] {
             if let Some(v) = value {
                 body[name] = json!(v);
@@ -168,7 +168,7 @@ impl SearchProvider for Searxng {
     }
     fn build(&self, client: &reqwest::Client, req: &SearchRequest) -> reqwest::RequestBuilder {
         let mut url = url::Url::parse(&format!("{}/search", self.base)).expect("base is a URL");
-        url.query_pairs_mut().append_pair("q", &req.q).append_pair("format", "json");
+        url.query_pairs_mut().append_pair("q", req.sent_query()).append_pair("format", "json");
         url.query_pairs_mut().append_pair("pageno", &req.page.to_string());
         if let Some(hl) = &req.hl {
             url.query_pairs_mut().append_pair("language", hl);
@@ -196,7 +196,7 @@ impl SearchProvider for Brave {
     }
     fn build(&self, client: &reqwest::Client, req: &SearchRequest) -> reqwest::RequestBuilder {
         let mut url = url::Url::parse(&format!("{}/res/v1/web/search", self.base)).expect("base is a URL");
-        url.query_pairs_mut().append_pair("q", &req.q).append_pair("count", &req.num.min(20).to_string());
+        url.query_pairs_mut().append_pair("q", req.sent_query()).append_pair("count", &req.num.min(20).to_string());
         if req.page > 1 {
             url.query_pairs_mut().append_pair("offset", &(req.page - 1).min(9).to_string());
         }
@@ -233,7 +233,7 @@ impl SearchProvider for Tavily {
         "tavily"
     }
     fn build(&self, client: &reqwest::Client, req: &SearchRequest) -> reqwest::RequestBuilder {
-        let body = json!({"query": req.q, "max_results": req.num.min(20), "search_depth": "basic"});
+        let body = json!({"query": req.sent_query(), "max_results": req.num.min(20), "search_depth": "basic"});
         client.post(format!("{}/search", self.base)).bearer_auth(&self.key).json(&body)
     }
     fn parse(&self, body: &[u8]) -> Result<Vec<SearchResult>> {
@@ -266,6 +266,23 @@ mod tests {
         let err = serper.parse(b"<html>rate limited</html>").unwrap_err().to_string();
         assert!(err.contains("serper") && err.contains("not valid JSON"), "{err}");
         assert!(serper.parse(br#"{"organic":{"a":1}}"#).unwrap_err().to_string().contains("not an array"));
+    }
+
+    #[test]
+    fn providers_are_sent_the_query_as_written() {
+        let client = reqwest::Client::new();
+        let req = SearchRequest::new("  Who wrote \"Frankenstein\"? ");
+        for kind in [ProviderKind::Serper, ProviderKind::Searxng, ProviderKind::Brave, ProviderKind::Tavily] {
+            let built = kind.with_key("http://127.0.0.1:9".into(), "k".into()).build(&client, &req).build().unwrap();
+            let body = built.body().and_then(|b| b.as_bytes()).map(|b| String::from_utf8_lossy(b).into_owned());
+            let query: String =
+                built.url().query_pairs().filter(|(k, _)| k == "q").map(|(_, v)| v.into_owned()).collect();
+            let sent = body.unwrap_or_default() + &query;
+            assert!(
+                sent.contains(r#"Who wrote \"Frankenstein\"?"#) || sent.contains(r#"Who wrote "Frankenstein"?"#),
+                "{kind:?} sent {sent}"
+            );
+        }
     }
 
     #[test]

@@ -34,6 +34,11 @@ pub struct ServeArgs {
     /// Results per query unless the request says otherwise.
     #[arg(long, default_value_t = 10)]
     top_k: usize,
+    /// Results asked of the search provider per query. It is part of a recorded search's key, so replay a
+    /// snapshot with the `--num` it was recorded with (`webtape record --num`): with another value every search
+    /// misses and falls back to BM25 (`--miss`). Answers are then cut to the `top_k` asked.
+    #[arg(long, default_value_t = 10)]
+    search_num: u32,
     /// Characters per browse page (chunk).
     #[arg(long, default_value_t = 40_960)]
     chunk_chars: usize,
@@ -61,6 +66,7 @@ fn environment(a: &ServeArgs) -> Result<Environment> {
         miss: a.miss,
         at: a.at.clone(),
         top_k: a.top_k,
+        search_num: a.search_num,
         chunk_chars: a.chunk_chars,
         ..EnvConfig::default()
     };

@@ -103,6 +103,9 @@ impl EnvConfig {
                 return Err(Error::Config(format!("env.{name} must be at least 1")));
             }
         }
+        if let Some(at) = &self.at {
+            crate::snapshot::when::parse_at(at)?;
+        }
         Ok(())
     }
 }
@@ -225,5 +228,17 @@ impl Environment {
         if let Some(ep) = episode {
             ep.log.push(entry);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EnvConfig;
+
+    #[test]
+    fn an_unparsable_at_is_refused_before_any_search() {
+        let cfg = EnvConfig { at: Some("last tuesday".into()), ..EnvConfig::default() };
+        assert!(cfg.validate().unwrap_err().to_string().contains("--at \"last tuesday\""));
+        assert!(EnvConfig { at: Some("20260101120000".into()), ..EnvConfig::default() }.validate().is_ok());
     }
 }

@@ -45,15 +45,12 @@ fn items_from(capture: &SearchCapture, k: usize) -> Vec<SearchItem> {
         .collect()
 }
 
-/// The capture to replay: the first, or the one captured closest to `at` (earlier wins a tie).
-fn pick(captures: Vec<SearchCapture>, at: Option<&str>) -> Option<SearchCapture> {
-    let Some(at) = at else { return captures.into_iter().next() };
-    let target = crate::snapshot::timestamp14(at).unwrap_or_else(|_| at.to_string());
-    let distance = |c: &SearchCapture| {
-        let ts: u64 = crate::snapshot::timestamp14(&c.captured_at).ok().and_then(|t| t.parse().ok()).unwrap_or(0);
-        ts.abs_diff(target.parse().unwrap_or(0))
-    };
-    captures.into_iter().min_by_key(distance)
+/// The capture to replay, by the snapshot's one time rule ([`crate::snapshot::when`]): the first, or the one
+/// captured closest to `at` in real seconds.
+fn pick(captures: Vec<SearchCapture>, at: Option<&str>) -> Result<Option<SearchCapture>> {
+    let at = at.map(crate::snapshot::when::parse_at).transpose()?;
+    let chosen = crate::snapshot::when::choose(captures.iter().map(|c| c.captured_at.as_str()), at);
+    Ok(chosen.and_then(|i| captures.into_iter().nth(i)))
 }
 
 impl Environment {
@@ -96,7 +93,7 @@ impl Environment {
         // A recording answers a request it already holds as its replay will, so a record run replays exactly
         // (and a repeated query costs no second provider call).
         let at = self.cfg.at.as_deref();
-        if let Some(Some(capture)) = self.record(|w| Ok(pick(w.search_captures(&req)?, at)))? {
+        if let Some(Some(capture)) = self.record(|w| pick(w.search_captures(&req)?, at))? {
             let items = items_from(&capture, k);
             return Ok(QueryResult { query: query.to_string(), items, source: Source::Exact, error: capture.error });
         }
@@ -110,7 +107,7 @@ impl Environment {
     }
 
     fn replay_one(&self, snap: &Snapshot, req: &SearchRequest, query: &str, k: usize) -> Result<QueryResult> {
-        if let Some(capture) = pick(snap.search_captures(req)?, self.cfg.at.as_deref()) {
+        if let Some(capture) = pick(snap.search_captures(req)?, self.cfg.at.as_deref())? {
             let items = items_from(&capture, k);
             return Ok(QueryResult { query: query.to_string(), items, source: Source::Exact, error: capture.error });
         }

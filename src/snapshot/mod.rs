@@ -19,6 +19,7 @@ mod verify;
 mod warc_export;
 mod warc_import;
 mod warc_read;
+pub mod when;
 mod writer;
 
 pub use canon::{surt_key, SearchRequest};

@@ -62,7 +62,8 @@ impl Snapshot {
         captures_of(&self.store, url)
     }
 
-    /// The capture of `url` closest to `at` (RFC 3339 or 14 digits; earlier wins a tie), or the latest without `at`.
+    /// The capture of `url` replay serves ([`super::when`]): the first, or the one closest to `at` (RFC 3339 or
+    /// 14 digits; earlier wins a tie).
     pub fn get_page(&self, url: &str, at: Option<&str>) -> Result<Option<PageView>> {
         page_view(&self.store, url, at)
     }
@@ -140,14 +141,13 @@ impl Snapshot {
     }
 }
 
-/// The capture of `url` that replay serves (closest to `at`, else the latest) with its text: one rule for the
-/// reader and for a writer serving its own recording.
+/// The capture of `url` that replay serves (the snapshot's one time rule, [`super::when`]: the first, or the
+/// closest to `at`) with its text: one rule for the reader and for a writer serving its own recording.
 pub(crate) fn page_view(store: &Store, url: &str, at: Option<&str>) -> Result<Option<PageView>> {
     let captures = captures_of(store, url)?;
-    let chosen = match at {
-        None => captures.into_iter().last(),
-        Some(at) => closest(captures, &normalize_time(at)?)?,
-    };
+    let at = at.map(super::when::parse_at).transpose()?;
+    let index = super::when::choose(captures.iter().map(|(_, c)| c.captured_at.as_str()), at);
+    let chosen = index.and_then(|i| captures.into_iter().nth(i));
     let Some((key, capture)) = chosen else { return Ok(None) };
     let text = store.get(CF_TEXT, &key)?.map(|b| record::decode("page text", &key, &b)).transpose()?;
     Ok(Some(PageView { key, capture, text: text.unwrap_or_default() }))
@@ -164,27 +164,4 @@ pub(crate) fn captures_of(store: &Store, url: &str) -> Result<Vec<(Vec<u8>, Page
     let surt = canon::surt_key(url)?;
     let rows = store.scan_prefix(CF_PAGES, &record::page_prefix(&surt))?;
     rows.into_iter().map(|(k, v)| Ok((k.to_vec(), record::decode("page capture", &k, &v)?))).collect()
-}
-
-fn normalize_time(at: &str) -> Result<String> {
-    if at.len() == 14 && at.bytes().all(|b| b.is_ascii_digit()) {
-        return Ok(at.to_string());
-    }
-    record::timestamp14(at).map_err(|_| Error::Config(format!("--at {at:?}: expected RFC 3339 or YYYYMMDDhhmmss")))
-}
-
-fn closest(captures: Vec<(Vec<u8>, PageCapture)>, at14: &str) -> Result<Option<(Vec<u8>, PageCapture)>> {
-    let target = seconds(at14);
-    let mut best: Option<(i64, (Vec<u8>, PageCapture))> = None;
-    for (key, capture) in captures {
-        let distance = (seconds(&record::timestamp14(&capture.captured_at)?) - target).abs();
-        if best.as_ref().is_none_or(|(d, _)| distance < *d) {
-            best = Some((distance, (key, capture)));
-        }
-    }
-    Ok(best.map(|(_, c)| c))
-}
-
-fn seconds(ts14: &str) -> i64 {
-    chrono::NaiveDateTime::parse_from_str(ts14, "%Y%m%d%H%M%S").map(|t| t.and_utc().timestamp()).unwrap_or(0)
 }

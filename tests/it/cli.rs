@@ -68,10 +68,15 @@ fn get_picks_capture_by_time() {
     .concat();
     let snap = tmp.path().join("news");
     ok(&["snapshot", "import-warc", s(&snap), s(&write_file(tmp.path(), "n.warc", &records))]);
-    assert!(ok(&["snapshot", "get", s(&snap), "https://www.news.example/#top"]).contains("june news"));
+    // Replay's one time rule: the first capture, or the closest to --at in real seconds.
+    assert!(ok(&["snapshot", "get", s(&snap), "https://www.news.example/#top"]).contains("january news"));
     assert!(
         ok(&["snapshot", "get", s(&snap), "https://news.example/", "--at", "20240115000000"]).contains("january news")
     );
+    let june = ok(&["snapshot", "get", s(&snap), "https://news.example/", "--at", "2024-05-20T00:00:00Z"]);
+    assert!(june.contains("june news"), "{june}");
+    let bad = run(&["snapshot", "get", s(&snap), "https://news.example/", "--at", "last week"]);
+    assert!(!bad.status.success() && stderr(&bad).contains("--at \"last week\""), "{}", stderr(&bad));
     // The index holds the latest capture only.
     assert!(ok(&["snapshot", "search", s(&snap), "news"]).contains("New"));
     let missing = run(&["snapshot", "get", s(&snap), "https://news.example/other"]);

@@ -49,7 +49,8 @@ fn check_provider(provider: &str) {
         assert!(!capture.results.is_empty(), "{provider}: results for {:?}", q.question);
         // The raw response is stored byte for byte: the same call made by Python `requests` gets the same bytes.
         let raw = snapshot.search_raw(capture).unwrap().expect("raw response stored");
-        let again = python("provider_call.py", &[provider, &sim.url, KEY, &req.q, "5"]);
+        // The provider got the query as written (case kept); only the key is lowercased.
+        let again = python("provider_call.py", &[provider, &sim.url, KEY, q.question.trim(), "5"]);
         assert_eq!(hex::encode(&raw), again.trim(), "{provider}: raw response differs");
         for result in capture.results.iter().take(3) {
             let page = snapshot.get_page(&result.url, None).unwrap().expect("every top result page recorded");

@@ -53,6 +53,30 @@ fn metric(url: &str, name: &str) -> f64 {
 }
 
 #[test]
+fn a_snapshot_recorded_with_num_5_replays_exactly_with_search_num_5() {
+    let tmp = tempdir();
+    let sim = SimProc::start(&["--api-key", KEY]);
+    let queries = sim_questions(tmp.path(), 3);
+    let snap = tmp.path().join("snap");
+    record(&sim, "serper", KEY, &queries, &snap, &["--pages-per-query", "1", "--num", "5"]);
+    drop(sim);
+    let questions = webtape::data::read_questions(&queries).unwrap();
+    let ask = |url: &str| {
+        for q in &questions {
+            let (status, _) = post(&format!("{url}/search"), &json!({"q": q.question}).to_string());
+            assert_eq!(status, 200);
+        }
+    };
+    let default = ServeProc::start(&["--snapshot", s(&snap)], &[]);
+    ask(&default.url);
+    assert_eq!(metric(&default.url, "webtape_answers_total{source=\"exact\"}"), 0.0, "num 10 is another key");
+    let five = ServeProc::start(&["--snapshot", s(&snap), "--search-num", "5", "--miss", "strict"], &[]);
+    ask(&five.url);
+    assert_eq!(metric(&five.url, "webtape_answers_total{source=\"exact\"}"), 3.0);
+    assert_eq!(metric(&five.url, "webtape_answers_total{source=\"miss\"}"), 0.0);
+}
+
+#[test]
 fn replay_is_byte_identical_across_processes() {
     let tmp = tempdir();
     let (snap, questions) = recorded(tmp.path(), 8);

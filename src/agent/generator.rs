@@ -107,6 +107,11 @@ pub trait ChatCodec {
     ) -> Result<String>;
     /// Token ids that end a sequence.
     fn eos_token_ids(&self) -> &[u32];
+    /// The run's date (`YYYY-MM-DD`) for chat templates that print today's date (`strftime_now`), so prompts do
+    /// not depend on the day a run is replayed. Codecs without a template ignore it.
+    fn set_date(&self, _date: &str) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// A policy that continues token sequences.

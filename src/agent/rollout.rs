@@ -144,6 +144,7 @@ pub fn rollout_timed(
     seed: u64,
     runtime: &tokio::runtime::Runtime,
 ) -> Result<(Vec<Trajectory>, RolloutTimes)> {
+    generator.codec().set_date(date)?;
     let mut times = RolloutTimes::default();
     let mut trajs = Vec::with_capacity(tasks.len() * n);
     for task in tasks {

@@ -2,6 +2,8 @@
 //! minijinja, set up like `transformers.apply_chat_template`: trim/lstrip blocks, loop controls, Python string
 //! methods, `tojson` as Python's `json.dumps`, `raise_exception`, `strftime_now` and the special tokens.
 use std::path::Path;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 
 use minijinja::value::{Kwargs, Value};
 use minijinja::{Environment, ErrorKind};
@@ -16,7 +18,12 @@ const NAME: &str = "chat";
 pub struct ChatTemplate {
     env: Environment<'static>,
     special_tokens: Vec<(String, String)>,
+    /// What `strftime_now` reads: Unix seconds of the run's date, or [`WALL_CLOCK`] until one is set.
+    clock: Arc<AtomicI64>,
 }
+
+/// `clock` value meaning "no date set: read the wall clock".
+const WALL_CLOCK: i64 = i64::MIN;
 
 impl std::fmt::Debug for ChatTemplate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -59,9 +66,21 @@ impl ChatTemplate {
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         env.add_filter("tojson", tojson);
         env.add_function("raise_exception", raise_exception);
-        env.add_function("strftime_now", strftime_now);
+        let clock = Arc::new(AtomicI64::new(WALL_CLOCK));
+        let now = clock.clone();
+        env.add_function("strftime_now", move |format: String| strftime_now(&format, now.load(Ordering::Relaxed)));
         env.add_template_owned(NAME, source).map_err(|e| Error::Template(e.to_string()))?;
-        Ok(ChatTemplate { env, special_tokens })
+        Ok(ChatTemplate { env, special_tokens, clock })
+    }
+
+    /// Makes `strftime_now` in the template read `date` (`YYYY-MM-DD`, midnight UTC) instead of the wall clock,
+    /// so a replayed run renders the same prompt on any day (Llama-3-style templates print today's date).
+    pub fn set_date(&self, date: &str) -> Result<()> {
+        let day = chrono::NaiveDate::parse_from_str(date.get(..10).unwrap_or(date), "%Y-%m-%d")
+            .map_err(|_| Error::Template(format!("the run's date {date:?} is not YYYY-MM-DD")))?;
+        let secs = day.and_hms_opt(0, 0, 0).map_or(0, |t| t.and_utc().timestamp());
+        self.clock.store(secs, Ordering::Relaxed);
+        Ok(())
     }
 
     /// `apply_chat_template(messages, tools=tools, add_generation_prompt=..., tokenize=False)`.
@@ -125,10 +144,14 @@ fn raise_exception(message: String) -> std::result::Result<Value, minijinja::Err
     Err(minijinja::Error::new(ErrorKind::InvalidOperation, message))
 }
 
-/// `strftime_now(format)` in UTC for the `%d %b %Y`-style formats chat templates use.
-fn strftime_now(format: String) -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    strftime(&format, secs)
+/// `strftime_now(format)` in UTC for the `%d %b %Y`-style formats chat templates use: at `clock` (Unix
+/// seconds), or the wall clock when it is [`WALL_CLOCK`].
+fn strftime_now(format: &str, clock: i64) -> String {
+    let secs = match clock {
+        WALL_CLOCK => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+        fixed => fixed.max(0) as u64,
+    };
+    strftime(format, secs)
 }
 
 /// Formats Unix time `secs` (UTC) with `%d %m %Y %y %b %B %H %M %S %%`.
@@ -189,6 +212,16 @@ pub(crate) fn strftime(format: &str, secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strftime_now_reads_the_runs_date_once_set() {
+        let t = ChatTemplate::new("Today: {{ strftime_now('%d %b %Y') }}".into(), vec![]).unwrap();
+        t.set_date("2026-01-01").unwrap();
+        assert_eq!(t.render(&[], None, false).unwrap(), "Today: 01 Jan 2026");
+        t.set_date("2024-07-26T10:00:00Z").unwrap();
+        assert_eq!(t.render(&[], None, false).unwrap(), "Today: 26 Jul 2024");
+        assert!(t.set_date("next week").unwrap_err().to_string().contains("YYYY-MM-DD"));
+    }
 
     #[test]
     fn strftime_formats_dates() {

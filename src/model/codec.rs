@@ -35,6 +35,10 @@ impl TextCodec {
 }
 
 impl ChatCodec for TextCodec {
+    fn set_date(&self, date: &str) -> Result<()> {
+        self.chat.as_ref().map_or(Ok(()), |chat| chat.set_date(date))
+    }
+
     fn encode(&self, text: &str) -> Result<Vec<u32>> {
         self.tokenizer.encode(text)
     }

@@ -140,6 +140,10 @@ impl Policy {
 
 /// The checkpoint's [`TextCodec`] (one implementation of tokenizing and chat rendering for both).
 impl ChatCodec for Policy {
+    fn set_date(&self, date: &str) -> Result<()> {
+        self.codec.set_date(date)
+    }
+
     fn encode(&self, text: &str) -> Result<Vec<u32>> {
         self.codec.encode(text)
     }

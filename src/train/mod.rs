@@ -10,6 +10,7 @@
 //! | [`grpo`] | [`grpo::GrpoConfig`], [`grpo::grpo_loss`], [`grpo::StepStats`] |
 //! | [`trainer`] | [`trainer::Trainer`]: reference model, micro-batched GRPO and SFT steps |
 //! | [`run`] | the training loop (rollouts → advantages → GRPO step), SFT warm start, data order |
+//! | [`session`] | a whole run: start point or `--resume`, SFT then GRPO, the config digest |
 //! | [`checkpoint`] | run folders: weights + optimizer + run state, `latest` |
 //! | [`metrics`] | `metrics.jsonl` and `curves.png` |
 //! | [`eval`] | per-dataset F1 / EM tables and saved trajectories |
@@ -24,6 +25,7 @@ pub mod metrics;
 pub mod optim;
 pub mod pretrain;
 pub mod run;
+pub mod session;
 pub mod trainer;
 pub mod windows;
 

@@ -13,9 +13,9 @@ use super::{group_advantages, Sequence, StepStats, TrainBatch, Trainer};
 use crate::agent::{rollout_timed, Task, Tools, Trajectory};
 use crate::config::TrainConfig;
 use crate::error::Result;
-use crate::model::adapter::{is_adapter_dir, AdapterConfig};
-use crate::model::policy::{parse_device, parse_kind, Policy};
-use crate::Error;
+use crate::model::policy::Policy;
+
+pub use super::session::{config_digest, train};
 
 /// The tasks of step `step`: positions `step*q .. step*q+q` of an endless sequence of seeded epoch shuffles.
 pub fn tasks_for_step(tasks: &[Task], step: usize, per_step: usize, seed: u64) -> Vec<Task> {
@@ -47,18 +47,18 @@ fn permutation(n: usize, seed: u64, epoch: u64) -> Vec<usize> {
 
 /// Training sequences from trajectories with their advantages.
 pub fn batch_of(trajs: &[Trajectory], advantages: &[f32]) -> TrainBatch {
-    let sequences = trajs
-        .iter()
-        .zip(advantages)
-        .map(|(t, a)| Sequence {
-            prompt_ids: t.prompt_ids.clone(),
-            response_ids: t.response_ids.clone(),
-            loss_mask: t.loss_mask.clone(),
-            old_logprobs: t.logprobs.clone(),
-            advantage: *a,
-        })
-        .collect();
-    TrainBatch { sequences }
+    TrainBatch { sequences: trajs.iter().zip(advantages).map(|(t, a)| sequence_of(t, *a)).collect() }
+}
+
+/// One trajectory as a training sequence with its advantage.
+fn sequence_of(t: &Trajectory, advantage: f32) -> Sequence {
+    Sequence {
+        prompt_ids: t.prompt_ids.clone(),
+        response_ids: t.response_ids.clone(),
+        loss_mask: t.loss_mask.clone(),
+        old_logprobs: t.logprobs.clone(),
+        advantage,
+    }
 }
 
 /// Rollout statistics of one step (reward, F1, EM, format errors, tool calls, length).
@@ -168,14 +168,14 @@ fn trained_batch(trajs: &[Trajectory], advantages: &[f32], group: usize, skip_fl
     if !skip_flat {
         return batch_of(trajs, advantages);
     }
-    let (mut kept, mut adv) = (Vec::new(), Vec::new());
-    for (g, a) in trajs.chunks(group.max(1)).zip(advantages.chunks(group.max(1))) {
-        if g.iter().any(|t| t.score.reward != g[0].score.reward) {
-            kept.extend_from_slice(g);
-            adv.extend_from_slice(a);
-        }
-    }
-    batch_of(&kept, &adv)
+    let size = group.max(1);
+    let sequences = trajs
+        .chunks(size)
+        .zip(advantages.chunks(size))
+        .filter(|(g, _)| g.iter().any(|t| t.score.reward != g[0].score.reward))
+        .flat_map(|(g, a)| g.iter().zip(a).map(|(t, a)| sequence_of(t, *a)))
+        .collect();
+    TrainBatch { sequences }
 }
 
 /// The expert sequences mixed into GRPO step `step` (`[grpo] sft_coef`): `per_step` of `pool` in a seeded
@@ -184,11 +184,16 @@ fn sft_mix(pool: &[(Sequence, usize)], step: usize, per_step: usize, seed: u64) 
     if pool.is_empty() || per_step == 0 {
         return None;
     }
-    let at = step * per_step;
-    let sequences = (0..per_step)
-        .map(|j| {
-            let order = permutation(pool.len(), seed ^ 0x9770, ((at + j) / pool.len()) as u64);
-            pool[order[(at + j) % pool.len()]].0.clone()
+    let n = pool.len();
+    let mut order: Option<(usize, Vec<usize>)> = None;
+    let sequences = (step * per_step..(step + 1) * per_step)
+        .map(|at| {
+            let epoch = at / n;
+            if order.as_ref().is_none_or(|(e, _)| *e != epoch) {
+                order = Some((epoch, permutation(n, seed ^ 0x9770, epoch as u64)));
+            }
+            let (_, perm) = order.as_ref().expect("just set");
+            pool[perm[at % n]].0.clone()
         })
         .collect();
     Some(TrainBatch { sequences })
@@ -260,139 +265,6 @@ pub fn run_sft(
         progress.set_message(format!("loss {:.3}", m.loss));
     }
     Ok(state)
-}
-
-/// A whole run: loads the starting checkpoint (or, with `resume`, the run folder's latest one), runs the SFT
-/// warm start on `expert` trajectories if the schedule asks for it (checkpoint `sft/`, which becomes the KL
-/// reference), then GRPO to `cfg.train.steps`. A resumed run gives the same results as an uninterrupted one.
-pub fn train(
-    cfg: &TrainConfig,
-    tools: &Tools,
-    tasks: &[Task],
-    expert: &[Trajectory],
-    date: &str,
-    resume: bool,
-) -> Result<TrainerState> {
-    let device = parse_device(&cfg.model.device)?;
-    let kind = cfg.model.dtype.as_deref().map(parse_kind).transpose()?;
-    let digest = config_digest(cfg)?;
-    let resumed = start_point(cfg, resume, &digest)?;
-    let (mut policy, mut state) = match &resumed {
-        Some((dir, state)) => (load_checkpoint(cfg, dir, state.step, device, kind)?, state.clone()),
-        None => (
-            load_start(cfg, device, kind)?,
-            TrainerState { seed: cfg.train.seed, config_digest: digest, ..TrainerState::default() },
-        ),
-    };
-    let sft = cfg.train.sft_steps > 0 && !expert.is_empty();
-    if sft && state.step == 0 && state.sft_step < cfg.train.sft_steps {
-        let mut trainer = Trainer::new(&policy, super::GrpoConfig { lr: cfg.train.sft_lr, ..cfg.grpo.clone() })?;
-        let bar = crate::progress::bar(cfg.train.sft_steps as u64, "sft");
-        state = run_sft(cfg, &mut policy, &mut trainer, expert, state, &bar)?;
-        bar.finish_and_clear();
-        let sft_dir = checkpoint::sft_dir(&cfg.run_dir);
-        if cfg.lora.is_some() {
-            // The SFT adapter is merged into a full checkpoint: the base of GRPO's adapter and its KL reference.
-            policy.merge_lora()?;
-            checkpoint::save_as(&sft_dir, &policy, &trainer, &state)?;
-            drop(policy);
-            policy = load_checkpoint(cfg, &sft_dir, 0, device, kind)?;
-        } else {
-            checkpoint::save_as(&sft_dir, &policy, &trainer, &state)?;
-        }
-    }
-    let mut trainer = match &resumed {
-        Some((dir, saved)) if saved.step > 0 => {
-            let mut trainer = match policy.lora() {
-                Some(_) => Trainer::new(&policy, cfg.grpo.clone())?,
-                None => {
-                    let reference = if sft { checkpoint::sft_dir(&cfg.run_dir) } else { cfg.model.path.clone() };
-                    Trainer::with_reference(&policy, &reference, cfg.grpo.clone())?
-                }
-            };
-            trainer.load_state(&policy, dir)?;
-            trainer
-        }
-        _ => Trainer::new(&policy, cfg.grpo.clone())?,
-    };
-    let bar = crate::progress::bar(cfg.train.steps as u64, "grpo");
-    bar.set_position(state.step as u64);
-    let state = run_grpo(cfg, &mut policy, &mut trainer, tools, tasks, expert, date, state, &bar)?;
-    bar.finish_and_clear();
-    redraw(&cfg.run_dir);
-    Ok(state)
-}
-
-/// The policy a fresh run starts from: `[model] path` (a full checkpoint), with fresh adapters under `[lora]`.
-fn load_start(cfg: &TrainConfig, device: tch::Device, kind: Option<tch::Kind>) -> Result<Policy> {
-    if is_adapter_dir(&cfg.model.path) {
-        return Err(Error::Config(format!(
-            "[model] path {} is a LoRA adapter; train from a full checkpoint (`webtape model merge` makes one)",
-            cfg.model.path.display()
-        )));
-    }
-    let mut policy = Policy::load(&cfg.model.path, device, kind)?;
-    if let Some(lora) = &cfg.lora {
-        policy.add_lora(lora)?;
-    }
-    Ok(policy)
-}
-
-/// The policy saved in checkpoint `dir` after `step` GRPO steps. Under `[lora]`, a GRPO checkpoint holds an
-/// adapter, which must have the configured rank, alpha and targets; the SFT checkpoint (`step` 0) is a full
-/// model that GRPO's fresh adapter starts on.
-fn load_checkpoint(
-    cfg: &TrainConfig,
-    dir: &Path,
-    step: usize,
-    device: tch::Device,
-    kind: Option<tch::Kind>,
-) -> Result<Policy> {
-    match (&cfg.lora, is_adapter_dir(dir)) {
-        (Some(lora), true) => AdapterConfig::read(dir)?.check_matches(lora, dir)?,
-        (Some(lora), false) if step == 0 => {
-            let mut policy = Policy::load(dir, device, kind)?;
-            policy.add_lora(lora)?;
-            return Ok(policy);
-        }
-        (Some(_), false) => {
-            return Err(Error::Config(format!("{} holds no LoRA adapter, but the config has [lora]", dir.display())))
-        }
-        (None, true) => {
-            return Err(Error::Config(format!("{} holds a LoRA adapter, but the config has no [lora]", dir.display())))
-        }
-        (None, false) => {}
-    }
-    Policy::load(dir, device, kind)
-}
-
-/// The checkpoint to continue from (`resume`), or none for a fresh run, which must not overwrite an old one.
-fn start_point(cfg: &TrainConfig, resume: bool, digest: &str) -> Result<Option<(std::path::PathBuf, TrainerState)>> {
-    let latest = checkpoint::latest(&cfg.run_dir)?;
-    match (resume, latest) {
-        (false, Some((dir, _))) => Err(Error::Config(format!(
-            "{} already holds a run (latest checkpoint {}); continue it with --resume {}, or set another run_dir",
-            cfg.run_dir.display(),
-            dir.display(),
-            cfg.run_dir.display()
-        ))),
-        (false, None) => Ok(None),
-        (true, None) => Err(Error::Config(format!("{} has no checkpoint to resume", cfg.run_dir.display()))),
-        (true, Some((_, state))) if state.config_digest != digest => Err(Error::Config(format!(
-            "{} was started with another configuration; only [train] steps may change on --resume",
-            cfg.run_dir.display()
-        ))),
-        (true, Some(found)) => Ok(Some(found)),
-    }
-}
-
-/// A digest of everything in the configuration that shapes results (not the run folder or the step count).
-pub fn config_digest(cfg: &TrainConfig) -> Result<String> {
-    let mut c = cfg.clone();
-    c.run_dir = Default::default();
-    c.train.steps = 0;
-    let json = serde_json::to_vec(&c).map_err(|e| Error::Config(e.to_string()))?;
-    Ok(blake3::hash(&json).to_hex()[..16].to_string())
 }
 
 #[cfg(test)]

@@ -36,14 +36,8 @@ pub fn parse_turn(text: &str) -> Action {
         return Action::Invalid("unbalanced <answer> or <tool_call> tags".into());
     }
     match (count(after, "<answer>"), count(after, "<tool_call>")) {
-        (1, 0) => {
-            let inner = between(after, "<answer>", "</answer>").trim();
-            if inner.is_empty() {
-                Action::Invalid("empty <answer>".into())
-            } else {
-                Action::Answer(inner.to_string())
-            }
-        }
+        // An empty answer is well-formed and scores 0, as in DeepResearcher's reward (not the format penalty).
+        (1, 0) => Action::Answer(between(after, "<answer>", "</answer>").trim().to_string()),
         (0, 1) => parse_call(between(after, "<tool_call>", "</tool_call>")),
         (0, 0) => Action::Invalid("no <tool_call> and no <answer> after </think>".into()),
         _ => Action::Invalid("one turn must hold exactly one <tool_call> or one <answer>".into()),
@@ -99,12 +93,12 @@ mod tests {
             "x</think><tool_call>{\"name\":\"browse_webpage\",\"arguments\":{\"url_list\":\"http://u\"}}</tool_call>";
         assert_eq!(parse_turn(browse), Action::Browse(vec!["http://u".into()]));
         assert_eq!(parse_turn("ok</think>\n<answer> Paris </answer>"), Action::Answer("Paris".into()));
+        assert_eq!(parse_turn("ok</think>\n<answer> </answer>"), Action::Answer(String::new()), "empty: scores 0");
         for bad in [
             "no close tag <answer>x</answer>",
             "a</think><think>b</think><answer>x</answer>",
             "a</think><answer>x",
             "a</think>just text",
-            "a</think><answer></answer>",
             "a</think><tool_call>{nope}</tool_call>",
             "a</think><tool_call>{\"name\":\"rm\",\"arguments\":{}}</tool_call>",
             "a</think><tool_call>{\"name\":\"web_search\",\"arguments\":{\"query\":[]}}</tool_call>",

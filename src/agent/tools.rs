@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use crate::env::{observe, BrowseResult, EnvConfig, Environment, Episode, PageChunk, QueryResult, SearchItem, Source};
+use crate::env::{
+    observe, BrowseResult, Coverage, EnvConfig, Environment, Episode, PageChunk, QueryResult, SearchItem, Source,
+};
 use crate::error::{Error, Result};
 
 /// The tool backend of a rollout.
@@ -21,27 +23,60 @@ pub struct RemoteEnv {
     base: String,
     client: reqwest::Client,
     cfg: EnvConfig,
+    /// Answers by where the server says they came from (exact, bm25, miss, live), shared by clones.
+    counts: Arc<[std::sync::atomic::AtomicU64; 4]>,
 }
 
 impl RemoteEnv {
     /// `base` like `http://10.0.0.5:8000`; `cfg` gives the client-side rules (queries per call, top k, URLs).
     pub fn new(base: &str, cfg: EnvConfig) -> Result<RemoteEnv> {
         let client = crate::web::client::api_client(std::time::Duration::from_secs(300))?;
-        Ok(RemoteEnv { base: base.trim_end_matches('/').to_string(), client, cfg })
+        Ok(RemoteEnv { base: base.trim_end_matches('/').to_string(), client, cfg, counts: Default::default() })
     }
 
-    async fn post(&self, route: &str, body: Value) -> Result<(u16, Value)> {
+    /// Posts `body` to `route`: the HTTP status, the JSON answer and where the server says the answer came from
+    /// (its `x-webtape-source` header: exact, bm25, miss, live; `live` when absent).
+    async fn post(&self, route: &str, body: Value) -> Result<(u16, Value, Source)> {
         let url = format!("{}/{route}", self.base);
         let resp = self.client.post(&url).json(&body).send().await.map_err(|e| Error::web(&url, e.to_string()))?;
         let status = resp.status().as_u16();
+        let source = resp
+            .headers()
+            .get("x-webtape-source")
+            .and_then(|h| h.to_str().ok())
+            .and_then(Source::parse)
+            .unwrap_or(Source::Live);
         let v = resp.json::<Value>().await.map_err(|e| Error::web(&url, format!("answer is not JSON: {e}")))?;
-        Ok((status, v))
+        Ok((status, v, source))
+    }
+
+    /// Answers so far by where the server took them from (its `x-webtape-source`).
+    pub fn coverage(&self) -> Coverage {
+        let get = |s: Source| self.counts[s as usize].load(std::sync::atomic::Ordering::Relaxed);
+        Coverage {
+            exact: get(Source::Exact),
+            bm25: get(Source::Bm25),
+            miss: get(Source::Miss),
+            live: get(Source::Live),
+        }
+    }
+
+    fn count(&self, source: Source) {
+        self.counts[source as usize].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The server's "today" for prompts (`/healthz` `date`: its snapshot's date when it replays), if it has one.
+    pub async fn server_date(&self) -> Result<Option<String>> {
+        let url = format!("{}/healthz", self.base);
+        let resp = self.client.get(&url).send().await.map_err(|e| Error::web(&url, e.to_string()))?;
+        let v = resp.json::<Value>().await.map_err(|e| Error::web(&url, format!("answer is not JSON: {e}")))?;
+        Ok(v["date"].as_str().filter(|d| !d.is_empty()).map(str::to_string))
     }
 
     async fn search(&self, ep: &mut Episode, queries: &[String]) -> Result<Vec<QueryResult>> {
         let mut out = Vec::new();
         for q in queries.iter().take(self.cfg.max_queries) {
-            let (status, v) = self.post("search", json!({"q": q, "num": self.cfg.top_k})).await?;
+            let (status, v, source) = self.post("search", json!({"q": q, "num": self.cfg.top_k})).await?;
             let items = v["organic"].as_array().cloned().unwrap_or_default();
             let items = items
                 .iter()
@@ -53,7 +88,10 @@ impl RemoteEnv {
                 })
                 .collect();
             let error = v["error"].as_str().map(str::to_string).or((status != 200).then(|| format!("HTTP {status}")));
-            out.push(QueryResult { query: q.clone(), items, source: Source::Live, error });
+            let extras =
+                crate::web::side::KEYS.iter().filter_map(|k| v.get(*k).map(|x| (k.to_string(), x.clone()))).collect();
+            self.count(source);
+            out.push(QueryResult { query: q.clone(), items, source, error, extras });
         }
         ep.allowed_urls = out.iter().flat_map(|r| r.items.iter().map(|i| i.url.clone())).collect();
         Ok(out)
@@ -63,10 +101,12 @@ impl RemoteEnv {
         let mut out = Vec::new();
         for url in urls.iter().take(self.cfg.max_urls) {
             if self.cfg.browse_latest_only && !ep.allowed_urls.contains(url) {
+                self.count(Source::Miss);
                 out.push(failed(url, "URL was not in the latest search results".into()));
                 continue;
             }
-            let (status, v) = self.post("browse", json!({"url": url, "question": question, "page": 1})).await?;
+            let (status, v, source) = self.post("browse", json!({"url": url, "question": question, "page": 1})).await?;
+            self.count(source);
             out.push(match v["error"].as_str() {
                 Some(e) => failed(url, e.to_string()),
                 None if status != 200 => failed(url, format!("HTTP {status}")),
@@ -76,7 +116,7 @@ impl RemoteEnv {
                     status: v["status"].as_u64().map(|s| s as u16),
                     pages_total: v["pages_total"].as_u64().unwrap_or(1) as usize,
                     chunks: vec![PageChunk { page_number: 1, summary: v["content"].as_str().unwrap_or("").into() }],
-                    source: Source::Live,
+                    source,
                     error: None,
                 },
             });

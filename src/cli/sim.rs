@@ -43,6 +43,11 @@ pub enum SimCommand {
         /// Demand this key from search and reader clients (each in its provider's own header).
         #[arg(long)]
         api_key: Option<String>,
+        /// Answer searches with what real providers return beside the results, built from the top hits: Serper's
+        /// answerBox, knowledgeGraph, peopleAlsoAsk and relatedSearches, Tavily's answer, SearXNG's answers,
+        /// infoboxes, suggestions and an unresponsive engine (a partial failure)
+        #[arg(long)]
+        side_data: bool,
     },
     /// Write the sim world's questions as JSONL: `{"id", "question", "answers", "hops", "split", "support",
     /// "expert_queries", "expert_notes"}` (support: the pages holding the facts; expert_queries: one search per hop
@@ -93,7 +98,18 @@ pub enum SplitArg {
 
 pub fn run(command: SimCommand) -> Result<ExitCode> {
     match command {
-        SimCommand::Serve { port, bind, world, faults, fault_rate, fault_transient, slow_ms, retry_after, api_key } => {
+        SimCommand::Serve {
+            port,
+            bind,
+            world,
+            faults,
+            fault_rate,
+            fault_transient,
+            slow_ms,
+            retry_after,
+            api_key,
+            side_data,
+        } => {
             let fault_seed = world.seed;
             let faults = FaultConfig {
                 rate: fault_rate,
@@ -103,7 +119,7 @@ pub fn run(command: SimCommand) -> Result<ExitCode> {
                 retry_after,
                 seed: fault_seed,
             };
-            let cfg = SimConfig { world: world.config(), faults, api_key };
+            let cfg = SimConfig { world: world.config(), faults, api_key, side_data };
             serve(&cfg, SocketAddr::new(bind, port))
         }
         SimCommand::Questions { world, split, out } => {

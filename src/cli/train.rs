@@ -100,9 +100,27 @@ fn today() -> String {
     chrono::Utc::now().format("%Y-%m-%d").to_string()
 }
 
+/// The tool backend and the prompts' "today": `[env] date` when set, else the snapshot's (a remote server's,
+/// asked at `/healthz`), else today for live runs.
 fn tools(cfg: &TrainConfig, a: &TrainArgs) -> Result<(Tools, String)> {
     if let Some(url) = a.env.clone().or(cfg.env.remote.clone()) {
-        return Ok((Tools::Remote(RemoteEnv::new(&url, cfg.env.rules.clone())?), cfg.env.prompt_date(today)));
+        let remote = RemoteEnv::new(&url, cfg.env.rules.clone())?;
+        let date = match &cfg.env.date {
+            Some(d) => d.clone(),
+            None => {
+                let served = tokio::runtime::Runtime::new()?
+                    .block_on(remote.server_date())
+                    .with_context(|| format!("asking {url}/healthz for its snapshot's date"))?;
+                match served {
+                    Some(d) => {
+                        println!("prompts say today is {d}: the date of the snapshot {url} replays");
+                        d
+                    }
+                    None => today(),
+                }
+            }
+        };
+        return Ok((Tools::Remote(remote), date));
     }
     let snapshot = cfg.env.snapshot.as_deref().context("[env] snapshot is not set")?;
     if a.mode == Mode::Replay {
@@ -177,6 +195,13 @@ pub fn train(a: TrainArgs) -> Result<ExitCode> {
             env.run_log().digest()
         );
         env.close()?;
+    }
+    if let Tools::Remote(remote) = &tools {
+        let c = remote.coverage();
+        println!(
+            "tool calls, as the server answered them: {} exact, {} bm25, {} miss, {} live",
+            c.exact, c.bm25, c.miss, c.live
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -28,6 +28,11 @@ impl Source {
             Source::Live => "live",
         }
     }
+
+    /// The source named by [`Source::as_str`] (a server's `x-webtape-source` header).
+    pub fn parse(name: &str) -> Option<Source> {
+        [Source::Exact, Source::Bm25, Source::Miss, Source::Live].into_iter().find(|s| s.as_str() == name)
+    }
 }
 
 /// One tool call as logged.

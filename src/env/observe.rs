@@ -52,6 +52,7 @@ mod tests {
             items: vec![SearchItem { title: "T".into(), url: "u".into(), snippet: "s".into(), score: 1.0 }],
             source: Source::Exact,
             error: None,
+            extras: Default::default(),
         };
         assert_eq!(
             search_observation(&[q]),

@@ -23,11 +23,26 @@ pub struct QueryResult {
     /// The recorded (or live) failure, or why nothing could be answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What the provider returned beside the results, in Serper's names (`answerBox`, `knowledgeGraph`, ..).
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub extras: serde_json::Map<String, serde_json::Value>,
 }
 
 impl QueryResult {
     fn failed(query: &str, source: Source, error: String) -> QueryResult {
-        QueryResult { query: query.to_string(), items: Vec::new(), source, error: Some(error) }
+        QueryResult {
+            query: query.to_string(),
+            items: Vec::new(),
+            source,
+            error: Some(error),
+            extras: Default::default(),
+        }
+    }
+
+    /// The answer a capture replays: its first `k` results, error and side data.
+    fn from_capture(query: &str, capture: SearchCapture, k: usize, source: Source) -> QueryResult {
+        let items = items_from(&capture, k);
+        QueryResult { query: query.to_string(), items, source, error: capture.error, extras: capture.extras }
     }
 }
 
@@ -94,22 +109,19 @@ impl Environment {
         // (and a repeated query costs no second provider call).
         let at = self.cfg.at.as_deref();
         if let Some(Some(capture)) = self.record(|w| pick(w.search_captures(&req)?, at))? {
-            let items = items_from(&capture, k);
-            return Ok(QueryResult { query: query.to_string(), items, source: Source::Exact, error: capture.error });
+            return Ok(QueryResult::from_capture(query, capture, k, Source::Exact));
         }
         let live =
             self.live.as_ref().ok_or_else(|| Error::Config("environment has neither snapshot nor live web".into()))?;
         let outcome = live.searcher.search(&req).await;
-        let items = items_from(&outcome.capture, k);
-        let error = outcome.capture.error.clone();
+        let result = QueryResult::from_capture(query, outcome.capture.clone(), k, Source::Live);
         self.record(|w| w.put_search_capture(&req, outcome.capture, outcome.raw.as_deref()))?;
-        Ok(QueryResult { query: query.to_string(), items, source: Source::Live, error })
+        Ok(result)
     }
 
     fn replay_one(&self, snap: &Snapshot, req: &SearchRequest, query: &str, k: usize) -> Result<QueryResult> {
         if let Some(capture) = pick(snap.search_captures(req)?, self.cfg.at.as_deref())? {
-            let items = items_from(&capture, k);
-            return Ok(QueryResult { query: query.to_string(), items, source: Source::Exact, error: capture.error });
+            return Ok(QueryResult::from_capture(query, capture, k, Source::Exact));
         }
         match self.cfg.miss {
             MissPolicy::Strict => Ok(QueryResult::failed(query, Source::Miss, "search not in snapshot".into())),
@@ -119,7 +131,13 @@ impl Environment {
                     .into_iter()
                     .map(|h| SearchItem { title: h.title, url: h.url, snippet: h.snippet, score: h.score })
                     .collect();
-                Ok(QueryResult { query: query.to_string(), items, source: Source::Bm25, error: None })
+                Ok(QueryResult {
+                    query: query.to_string(),
+                    items,
+                    source: Source::Bm25,
+                    error: None,
+                    extras: Default::default(),
+                })
             }
         }
     }

@@ -193,6 +193,10 @@ impl Recorder {
             if let Some(kind) = &outcome.failure {
                 *c.search_failures.entry(kind.clone()).or_default() += 1;
             }
+            if let Some(why) = &outcome.partial {
+                c.searches_partial += 1;
+                c.partial_example = Some(why.clone());
+            }
         });
         let req = req.clone();
         self.with_writer(move |w| w.put_search_capture(&req, outcome.capture, outcome.raw.as_deref())).await?;

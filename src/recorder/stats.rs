@@ -20,6 +20,9 @@ pub struct RecordSummary {
     /// Searches answered from a capture an earlier run made (resume after a crash mid-query).
     pub searches_reused: u64,
     pub search_failures: BTreeMap<String, u64>,
+    /// Searches answered only in part (SearXNG engines that did not answer), and the latest such reason.
+    pub searches_partial: u64,
+    pub partial_example: Option<String>,
     /// Page fetches made; pages skipped because the snapshot (or this run) has them already.
     pub pages: u64,
     pub pages_present: u64,
@@ -60,13 +63,17 @@ impl fmt::Display for RecordSummary {
             self.recorded, self.resumed, self.not_started, self.queries
         )?;
         let failed: u64 = self.search_failures.values().sum();
-        writeln!(
+        write!(
             f,
             "searches: {} made, {} reused from the snapshot, {failed} failed{}",
             self.searches,
             self.searches_reused,
             classes(&self.search_failures)
         )?;
+        match (&self.partial_example, self.searches_partial) {
+            (Some(why), n) if n > 0 => writeln!(f, ", {n} answered in part (latest: {why})")?,
+            _ => writeln!(f)?,
+        }
         writeln!(
             f,
             "pages: {} fetched ({:.0}/s), {} already present, {} failed{}, {} truncated, {} invalid URLs",

@@ -145,6 +145,10 @@ pub async fn search(
         .collect();
     let params = json!({"q": req.q, "num": req.num, "gl": req.gl, "hl": req.hl, "page": req.page, "type": "search"});
     let mut out = json!({"searchParameters": params, "organic": organic});
+    // The provider's answer box, knowledge graph, related questions and searches, where it returned them.
+    for (key, value) in result.extras {
+        out[key.as_str()] = value;
+    }
     if let Some(e) = result.error {
         out["error"] = json!(e);
     }
@@ -176,15 +180,18 @@ pub async fn browse(
     if let Some(error) = r.error {
         let status = if r.source == Source::Miss { StatusCode::NOT_FOUND } else { StatusCode::BAD_GATEWAY };
         let body = json!({"error": error, "url": url, "status": r.status, "pages_total": r.pages_total});
-        return Ok((status, Json(body)).into_response());
+        return Ok((status, [("x-webtape-source", r.source.as_str())], Json(body)).into_response());
     }
     let content = r.chunks.first().map(|c| c.summary.clone()).unwrap_or_default();
     let out = json!({"url": r.url, "title": r.title, "page": page, "pages_total": r.pages_total, "content": content, "status": r.status});
-    Ok(Json(out).into_response())
+    Ok(([("x-webtape-source", r.source.as_str())], Json(out)).into_response())
 }
 
 pub async fn healthz(State(state): State<Arc<AppState>>) -> Response {
-    Json(json!({"status": "ok", "mode": state.env.mode(), "calls": state.env.run_log().entries()})).into_response()
+    // `date`: the "today" of replayed prompts (the snapshot's first capture); null for live answers.
+    let date = state.env.snapshot_date();
+    Json(json!({"status": "ok", "mode": state.env.mode(), "date": date, "calls": state.env.run_log().entries()}))
+        .into_response()
 }
 
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {

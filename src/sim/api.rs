@@ -77,7 +77,11 @@ pub async fn serper_or_tavily(State(s): State<Arc<SimState>>, headers: HeaderMap
             .map(|(i, (title, link, snippet))| json!({"title": title, "link": link, "snippet": snippet, "position": i + 1}))
             .collect();
         let params = json!({"q": q, "gl": req.get("gl").cloned().unwrap_or(json!("us")), "hl": req.get("hl").cloned().unwrap_or(json!("en")), "num": num, "page": page, "type": "search", "engine": "google"});
-        return Json(json!({"searchParameters": params, "organic": organic, "credits": 1})).into_response();
+        let mut out = json!({"searchParameters": params, "organic": organic, "credits": 1});
+        if s.side_data {
+            serper_side(&mut out, &hits(&s, &headers, q, 3, 0));
+        }
+        return Json(out).into_response();
     }
     let Some(q) = req.get("query").and_then(Value::as_str) else {
         return error(StatusCode::BAD_REQUEST, "missing `q` (Serper) or `query` (Tavily)");
@@ -94,7 +98,8 @@ pub async fn serper_or_tavily(State(s): State<Arc<SimState>>, headers: HeaderMap
         .enumerate()
         .map(|(i, (title, url, content))| json!({"title": title, "url": url, "content": content, "score": 1.0 / (i as f64 + 1.0), "raw_content": null}))
         .collect();
-    Json(json!({"query": q, "follow_up_questions": null, "answer": null, "images": [], "results": results, "response_time": 0.01})).into_response()
+    let answer = s.side_data.then(|| hits(&s, &headers, q, 1, 0).into_iter().next().map(|(_, _, snippet)| snippet));
+    Json(json!({"query": q, "follow_up_questions": null, "answer": answer.flatten(), "images": [], "results": results, "response_time": 0.01})).into_response()
 }
 
 /// `GET /search?q=..&format=json` (SearXNG).
@@ -117,7 +122,33 @@ pub async fn searxng(
         .map(|(i, (title, url, content))| json!({"url": url, "title": title, "content": content, "engine": "sim", "engines": ["sim"], "positions": [i + 1], "score": 1.0, "category": "general"}))
         .collect();
     let n = results.len();
-    Json(json!({"query": q, "number_of_results": n, "results": results, "answers": [], "corrections": [], "infoboxes": [], "suggestions": [], "unresponsive_engines": []})).into_response()
+    let mut out = json!({"query": q, "number_of_results": n, "results": results, "answers": [], "corrections": [], "infoboxes": [], "suggestions": [], "unresponsive_engines": []});
+    if s.side_data {
+        searxng_side(&mut out, &hits(&s, &headers, &q, 3, 0));
+    }
+    Json(out).into_response()
+}
+
+/// Serper's side keys from the top hits: the first as answer box and knowledge graph, the others as related
+/// questions, all titles as related searches.
+fn serper_side(out: &mut Value, top: &[(String, String, String)]) {
+    let Some((title, link, snippet)) = top.first() else { return };
+    out["answerBox"] = json!({"title": title, "snippet": snippet, "link": link});
+    out["knowledgeGraph"] = json!({"title": title, "type": "Sim entity", "description": snippet, "descriptionSource": "sim", "descriptionLink": link, "attributes": {"Source": "sim web"}});
+    out["peopleAlsoAsk"] = top[1..]
+        .iter()
+        .map(|(t, l, s)| json!({"question": format!("What is {t}?"), "snippet": s, "title": t, "link": l}))
+        .collect();
+    out["relatedSearches"] = top.iter().map(|(t, _, _)| json!({"query": t})).collect();
+}
+
+/// SearXNG's side fields from the top hits, and one engine that did not answer (a partial failure).
+fn searxng_side(out: &mut Value, top: &[(String, String, String)]) {
+    let Some((title, link, snippet)) = top.first() else { return };
+    out["answers"] = json!([{"answer": snippet, "url": link, "engine": "sim"}]);
+    out["infoboxes"] = json!([{"infobox": title, "id": link, "content": snippet, "engine": "sim", "urls": [{"title": title, "url": link}], "attributes": [{"label": "Source", "value": "sim web"}]}]);
+    out["suggestions"] = top.iter().map(|(t, _, _)| json!(t)).collect();
+    out["unresponsive_engines"] = json!([["sim-slow", "timeout"]]);
 }
 
 /// `GET /res/v1/web/search?q=..&count=..&offset=..` (Brave).

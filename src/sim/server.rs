@@ -24,6 +24,8 @@ pub struct SimConfig {
     pub faults: FaultConfig,
     /// When set, the search APIs and the reading model demand this key, each in its provider's own header.
     pub api_key: Option<String>,
+    /// Search answers carry side data (answer boxes, knowledge panels, ...) built from their top hits.
+    pub side_data: bool,
 }
 
 /// Shared state of a running sim web.
@@ -33,6 +35,7 @@ pub struct SimState {
     pub faults: FaultConfig,
     pub attempts: Attempts,
     pub api_key: Option<String>,
+    pub side_data: bool,
 }
 
 impl SimState {
@@ -47,6 +50,7 @@ impl SimState {
             faults: cfg.faults.clone(),
             attempts: Attempts::default(),
             api_key: cfg.api_key.clone(),
+            side_data: cfg.side_data,
         })
     }
 }

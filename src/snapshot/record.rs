@@ -57,6 +57,10 @@ pub struct SearchCapture {
     /// Why the provider call failed, when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What the provider returned beside the organic results, in Serper's names (`answerBox`,
+    /// `knowledgeGraph`, `peopleAlsoAsk`, `relatedSearches`); see `web::side`.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub extras: serde_json::Map<String, serde_json::Value>,
 }
 
 /// One organic result of a search capture.

@@ -181,7 +181,7 @@ fn record_world(cfg: &PretrainConfig, seed: u64) -> Result<(PathBuf, World)> {
     let world_cfg = WorldConfig { seed, entities: cfg.worlds.entities, test_fraction: 0.2 };
     let world = World::generate(&world_cfg)?;
     let snapshot = cfg.work_dir.join(format!("world-{seed}"));
-    let sim = SimConfig { world: world_cfg, faults: FaultConfig::default(), api_key: None };
+    let sim = SimConfig { world: world_cfg, faults: FaultConfig::default(), api_key: None, side_data: false };
     let server = SimServer::start(&sim, SocketAddr::from(([127, 0, 0, 1], cfg.worlds.port))).map_err(|e| {
         Error::Config(format!("pretrain: cannot serve the sim web on port {} ({e}); is it in use?", cfg.worlds.port))
     })?;

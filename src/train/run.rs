@@ -203,15 +203,13 @@ fn batch_tokens(trajs: &[Trajectory]) -> usize {
     trajs.iter().map(|t| t.prompt_ids.len() + t.response_ids.len()).sum()
 }
 
-/// Exact / BM25 / miss answers the in-process environment gave so far (zeros for a remote one).
+/// Exact / BM25 / miss answers the environment gave so far (a remote one: as its server labelled them).
 fn env_counts(tools: &Tools) -> (u64, u64, u64) {
-    match tools {
-        Tools::Local(env) => {
-            let c = env.run_log().coverage();
-            (c.exact, c.bm25, c.miss)
-        }
-        Tools::Remote(_) => (0, 0, 0),
-    }
+    let c = match tools {
+        Tools::Local(env) => env.run_log().coverage(),
+        Tools::Remote(remote) => remote.coverage(),
+    };
+    (c.exact, c.bm25, c.miss)
 }
 
 /// Redraws `curves.png` from the GRPO steps of `metrics.jsonl` (a plotting failure is reported, not fatal).

@@ -10,6 +10,7 @@ pub mod reader;
 pub mod retry;
 pub mod robots;
 pub mod search;
+pub mod side;
 
 pub use fetch::{FetchConfig, Fetched, Fetcher};
 pub use guard::Guard;

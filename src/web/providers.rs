@@ -3,6 +3,7 @@
 //! sends them (rate limit, retries) and keeps the raw bytes.
 use serde_json::{json, Value};
 
+use super::side::{self, Side};
 use crate::error::{Error, Result};
 use crate::snapshot::{SearchRequest, SearchResult};
 
@@ -14,6 +15,10 @@ pub trait SearchProvider: Send + Sync {
     fn build(&self, client: &reqwest::Client, req: &SearchRequest) -> reqwest::RequestBuilder;
     /// Organic results from the raw response body.
     fn parse(&self, body: &[u8]) -> Result<Vec<SearchResult>>;
+    /// What the answer holds beside the organic results, in Serper's names (none by default).
+    fn side(&self, _body: &[u8]) -> Side {
+        Side::default()
+    }
     /// Secrets that must never appear in a snapshot, log or message.
     fn secrets(&self) -> Vec<String>;
 }
@@ -152,6 +157,9 @@ impl SearchProvider for Serper {
         let v = json_body("serper", body)?;
         results_from("serper", v.get("organic"), ["title", "link", "snippet"], Markup::Plain)
     }
+    fn side(&self, body: &[u8]) -> Side {
+        serde_json::from_slice(body).map(|v| side::serper(&v)).unwrap_or_default()
+    }
     fn secrets(&self) -> Vec<String> {
         vec![self.key.clone()]
     }
@@ -178,6 +186,9 @@ impl SearchProvider for Searxng {
     fn parse(&self, body: &[u8]) -> Result<Vec<SearchResult>> {
         let v = json_body("searxng", body)?;
         results_from("searxng", v.get("results"), ["title", "url", "content"], Markup::Html)
+    }
+    fn side(&self, body: &[u8]) -> Side {
+        serde_json::from_slice(body).map(|v| side::searxng(&v, html_text)).unwrap_or_default()
     }
     fn secrets(&self) -> Vec<String> {
         Vec::new()
@@ -239,6 +250,9 @@ impl SearchProvider for Tavily {
     fn parse(&self, body: &[u8]) -> Result<Vec<SearchResult>> {
         let v = json_body("tavily", body)?;
         results_from("tavily", v.get("results"), ["title", "url", "content"], Markup::Plain)
+    }
+    fn side(&self, body: &[u8]) -> Side {
+        serde_json::from_slice(body).map(|v| side::tavily(&v)).unwrap_or_default()
     }
     fn secrets(&self) -> Vec<String> {
         vec![self.key.clone()]

@@ -19,6 +19,8 @@ pub struct SearchOutcome {
     pub raw: Option<Vec<u8>>,
     /// Short failure class (`http 429`, `timeout`, `parse`, ...) when the capture holds an error.
     pub failure: Option<String>,
+    /// A partial failure of an answer that came (SearXNG engines that did not answer).
+    pub partial: Option<String>,
 }
 
 /// Runs searches against one provider.
@@ -57,7 +59,9 @@ impl Searcher {
             results: Vec::new(),
             captured_at: now_rfc3339(),
             error: None,
+            extras: Default::default(),
         };
+        let mut partial = None;
         let secrets = self.provider.secrets();
         let (raw, failure) = match sent {
             Err(f) => {
@@ -73,6 +77,9 @@ impl Searcher {
             Ok(resp) => match self.provider.parse(&resp.body) {
                 Ok(results) => {
                     capture.results = results;
+                    let side = self.provider.side(&resp.body);
+                    capture.extras = side.extras;
+                    partial = side.partial;
                     (Some(resp.body), None)
                 }
                 Err(e) => {
@@ -81,6 +88,6 @@ impl Searcher {
                 }
             },
         };
-        SearchOutcome { capture, raw, failure }
+        SearchOutcome { capture, raw, failure, partial }
     }
 }

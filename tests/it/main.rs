@@ -27,6 +27,7 @@ mod resume;
 mod rollout;
 mod score;
 mod serve;
+mod side_data;
 mod ssrf;
 #[cfg(feature = "train")]
 mod train_grpo;
@@ -38,6 +39,8 @@ mod train_lora;
 mod train_lora_run;
 #[cfg(feature = "train")]
 mod train_optim;
+#[cfg(feature = "train")]
+mod train_remote;
 #[cfg(feature = "train")]
 mod train_run;
 mod warc_roundtrip;

@@ -95,12 +95,17 @@ fn expert_rollouts_local_and_remote_agree() {
     assert_eq!((cov.miss, cov.bm25), (0, 0), "every expert search and page was recorded: {cov:?}");
 
     let server = ServeProc::start(&["--snapshot", s(&snap), "--chunk-chars", "2000"], &[]);
-    let remote = Tools::Remote(webtape::agent::RemoteEnv::new(&server.url, env_cfg).unwrap());
+    let client = webtape::agent::RemoteEnv::new(&server.url, env_cfg).unwrap();
+    let remote = Tools::Remote(client.clone());
     let over_http =
         rollout(&mut Expert::new(&codec, plans), &remote, &tasks, 2, "2026-01-01", 3, &cfg, 7, &rt).unwrap();
     for (a, b) in local.iter().zip(&over_http) {
         assert_eq!(a.response_ids, b.response_ids, "in-process and --env URL give the same rollout");
     }
+    // The server's provenance reaches the client: every answer was an exact replay, none "live".
+    let served = client.coverage();
+    assert_eq!(served, webtape::env::Coverage { exact: cov.exact, bm25: 0, miss: 0, live: 0 }, "{served:?}");
+    assert_eq!(rt.block_on(client.server_date()).unwrap(), env.snapshot_date(), "the server's prompt date");
     recoveries_are_shown_and_their_slips_not_trained(&all, &codec, &Tools::Local(env), &rt);
 }
 

@@ -31,8 +31,8 @@ pub struct ServeArgs {
     port: u16,
     #[arg(long, default_value = "127.0.0.1")]
     bind: IpAddr,
-    /// Results per query unless the request says otherwise.
-    #[arg(long, default_value_t = 10)]
+    /// Results per `/retrieve` query when the request sends no `topk` / `top_k` (Search-R1's retriever default).
+    #[arg(long, default_value_t = 3)]
     top_k: usize,
     /// Results asked of the search provider per query. It is part of a recorded search's key, so replay a
     /// snapshot with the `--num` it was recorded with (`webtape record --num`): with another value every search
@@ -51,11 +51,11 @@ pub struct ServeArgs {
     /// Requests handled at once; more get 429 with Retry-After.
     #[arg(long, default_value_t = 8192)]
     max_concurrency: usize,
-    /// Largest request body, bytes.
-    #[arg(long, default_value_t = 1 << 20)]
+    /// Largest request body, bytes (8 MiB: room for --max-batch queries of a few hundred bytes each).
+    #[arg(long, default_value_t = 8 << 20)]
     max_body_bytes: usize,
-    /// Queries per /retrieve call.
-    #[arg(long, default_value_t = 512)]
+    /// Queries per /retrieve call (Search-R1's default config sends up to 2,560 at once).
+    #[arg(long, default_value_t = 4096)]
     max_batch: usize,
     #[command(flatten)]
     web: WebArgs,
@@ -90,8 +90,12 @@ fn environment(a: &ServeArgs) -> Result<Environment> {
 
 pub fn run(a: ServeArgs) -> Result<ExitCode> {
     let env = environment(&a)?;
-    let cfg =
-        ServerConfig { max_body_bytes: a.max_body_bytes, max_concurrency: a.max_concurrency, max_batch: a.max_batch };
+    let cfg = ServerConfig {
+        max_body_bytes: a.max_body_bytes,
+        max_concurrency: a.max_concurrency,
+        max_batch: a.max_batch,
+        top_k: a.top_k,
+    };
     let state = AppState::new(env, cfg);
     let addr = SocketAddr::new(a.bind, a.port);
     let runtime = tokio::runtime::Runtime::new()?;

@@ -194,6 +194,11 @@ impl Environment {
         &self.log
     }
 
+    /// The replayed snapshot's manifest (none in live and record modes).
+    pub fn manifest(&self) -> Option<&crate::snapshot::Manifest> {
+        self.snapshot.as_ref().map(|s| s.manifest())
+    }
+
     /// The snapshot's date (its first capture, else its creation), the "today" of replayed prompts.
     pub fn snapshot_date(&self) -> Option<String> {
         let m = self.snapshot.as_ref()?.manifest();

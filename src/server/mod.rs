@@ -3,6 +3,7 @@
 //! concurrency limit answered by 429 + `Retry-After`, metrics, and graceful shutdown. Error → status mapping
 //! lives only here.
 pub mod metrics;
+mod retrieve;
 mod routes;
 
 use std::sync::Arc;
@@ -29,11 +30,13 @@ pub struct ServerConfig {
     pub max_concurrency: usize,
     /// Queries per `/retrieve` call.
     pub max_batch: usize,
+    /// Results per `/retrieve` query when the request gives no `topk` / `top_k`.
+    pub top_k: usize,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { max_body_bytes: 1 << 20, max_concurrency: 8192, max_batch: 512 }
+        ServerConfig { max_body_bytes: 8 << 20, max_concurrency: 8192, max_batch: 4096, top_k: 3 }
     }
 }
 
@@ -56,10 +59,11 @@ impl AppState {
 /// The router over `state`.
 pub fn app(state: Arc<AppState>) -> Router {
     Router::new()
-        .route("/retrieve", post(routes::retrieve))
+        .route("/retrieve", post(retrieve::retrieve))
         .route("/search", post(routes::search).get(routes::search))
         .route("/browse", post(routes::browse))
         .route("/healthz", get(routes::healthz))
+        .route("/health", get(routes::healthz))
         .route("/metrics", get(routes::metrics))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)

@@ -1,4 +1,4 @@
-//! Request handlers: `/retrieve` (Search-R1 / veRL), `/search` (Serper), `/browse`, `/healthz`, `/metrics`.
+//! Request handlers: `/search` (Serper), `/browse`, `/healthz`, `/metrics` (`/retrieve`: see `retrieve`).
 //! Bodies are validated field by field so an error names the bad field; tool failures (a page not recorded,
 //! a recorded provider error) are answers, internal failures are 500s.
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use axum::Json;
 use serde_json::{json, Map, Value};
 
 use super::AppState;
-use crate::env::{QueryResult, Source};
+use crate::env::Source;
 use crate::snapshot::SearchRequest;
 
 /// A JSON error answer.
@@ -34,12 +34,12 @@ impl From<crate::Error> for ApiError {
     }
 }
 
-fn bad(msg: impl Into<String>) -> ApiError {
+pub(super) fn bad(msg: impl Into<String>) -> ApiError {
     ApiError(StatusCode::BAD_REQUEST, msg.into())
 }
 
 /// The JSON object in `body`, or a 400/413 that says what is wrong.
-fn object(state: &AppState, body: Result<Bytes, BytesRejection>) -> Result<Map<String, Value>, ApiError> {
+pub(super) fn object(state: &AppState, body: Result<Bytes, BytesRejection>) -> Result<Map<String, Value>, ApiError> {
     let body = body.map_err(|_| {
         ApiError(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -53,7 +53,7 @@ fn object(state: &AppState, body: Result<Bytes, BytesRejection>) -> Result<Map<S
     }
 }
 
-fn opt_uint(map: &Map<String, Value>, name: &str, min: u64, max: u64) -> Result<Option<u64>, ApiError> {
+pub(super) fn opt_uint(map: &Map<String, Value>, name: &str, min: u64, max: u64) -> Result<Option<u64>, ApiError> {
     match map.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(v) => match v.as_u64() {
@@ -61,59 +61,6 @@ fn opt_uint(map: &Map<String, Value>, name: &str, min: u64, max: u64) -> Result<
             _ => Err(bad(format!("`{name}` must be an integer from {min} to {max}, got {v}"))),
         },
     }
-}
-
-/// `POST /retrieve`: `{"queries": [..], "topk": 3, "return_scores": true}` →
-/// `{"result": [[{"document": {"id", "contents": "\"Title\"\nsnippet"}, "score"}]]}`.
-pub async fn retrieve(
-    State(state): State<Arc<AppState>>,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let map = object(&state, body)?;
-    let queries = match map.get("queries") {
-        Some(Value::Array(items)) => items
-            .iter()
-            .enumerate()
-            .map(|(i, q)| {
-                q.as_str().map(str::to_string).ok_or_else(|| bad(format!("`queries[{i}]` must be a string, got {q}")))
-            })
-            .collect::<Result<Vec<String>, ApiError>>()?,
-        Some(other) => return Err(bad(format!("`queries` must be a list of strings, got {other}"))),
-        None => return Err(bad("`queries` is missing")),
-    };
-    if queries.is_empty() {
-        return Err(bad("`queries` is empty"));
-    }
-    if queries.len() > state.cfg.max_batch {
-        return Err(bad(format!(
-            "`queries` has {} entries; the limit is {} per call",
-            queries.len(),
-            state.cfg.max_batch
-        )));
-    }
-    let topk = opt_uint(&map, "topk", 1, 100)?.unwrap_or(3) as usize;
-    let scores = match map.get("return_scores") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(v) => return Err(bad(format!("`return_scores` must be true or false, got {v}"))),
-    };
-    let results = state.env.search(None, &queries, Some(topk)).await?;
-    let result: Vec<Vec<Value>> = results.iter().map(|r| retrieve_docs(r, scores)).collect();
-    Ok(Json(json!({ "result": result })).into_response())
-}
-
-fn retrieve_docs(r: &QueryResult, scores: bool) -> Vec<Value> {
-    r.items
-        .iter()
-        .map(|i| {
-            let doc = json!({"id": i.url, "contents": format!("\"{}\"\n{}", i.title, i.snippet)});
-            if scores {
-                json!({"document": doc, "score": i.score})
-            } else {
-                doc
-            }
-        })
-        .collect()
 }
 
 /// `POST /search` (JSON body) or `GET /search?q=..` (query string), answered in Serper's shape.
@@ -190,8 +137,14 @@ pub async fn browse(
 pub async fn healthz(State(state): State<Arc<AppState>>) -> Response {
     // `date`: the "today" of replayed prompts (the snapshot's first capture); null for live answers.
     let date = state.env.snapshot_date();
-    Json(json!({"status": "ok", "mode": state.env.mode(), "date": date, "calls": state.env.run_log().entries()}))
-        .into_response()
+    let snapshot = state.env.manifest().map(|m| {
+        json!({"name": m.name, "format": m.format, "format_version": m.format_version, "first_capture": m.first_capture,
+               "last_capture": m.last_capture, "content_digest": m.content_digest, "counts": m.counts})
+    });
+    let rules = state.env.config();
+    Json(json!({"status": "ok", "mode": state.env.mode(), "date": date, "snapshot": snapshot, "miss": rules.miss,
+                "rules": rules, "top_k": state.cfg.top_k, "calls": state.env.run_log().entries()}))
+    .into_response()
 }
 
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {

@@ -98,6 +98,26 @@ impl Environment {
         Ok(out)
     }
 
+    /// The whole recorded text of `url` in one piece (no chunks, no reading model): what a Jina-Reader-style
+    /// route serves. Logged as a `read` call.
+    pub async fn read_page(&self, url: &str) -> Result<BrowseResult> {
+        let result = match self.page_text(url).await? {
+            Ok((title, text, status, source)) => BrowseResult {
+                url: url.to_string(),
+                title,
+                status,
+                pages_total: 1,
+                chunks: vec![PageChunk { page_number: 1, summary: text }],
+                source,
+                error: None,
+            },
+            Err(failed) => failed,
+        };
+        let bytes = super::log::answer_bytes(&result)?;
+        self.logged(None, LogEntry::new("read", url.to_string(), result.source, &bytes));
+        Ok(result)
+    }
+
     async fn browse_one(
         &self,
         mut episode: Option<&mut Episode>,

@@ -2,6 +2,7 @@
 //! (`/retrieve` for Search-R1 / veRL, `/search` for Serper clients, `/browse`), with a body size limit, a
 //! concurrency limit answered by 429 + `Retry-After`, metrics, and graceful shutdown. Error → status mapping
 //! lives only here.
+mod jina;
 pub mod metrics;
 mod retrieve;
 mod routes;
@@ -65,6 +66,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/healthz", get(routes::healthz))
         .route("/health", get(routes::healthz))
         .route("/metrics", get(routes::metrics))
+        .route("/r/{*url}", get(jina::reader))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(state.cfg.max_body_bytes))

@@ -27,6 +27,7 @@ mod resume;
 mod rollout;
 mod score;
 mod serve;
+mod serve_reader;
 mod side_data;
 mod ssrf;
 #[cfg(feature = "train")]

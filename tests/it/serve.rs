@@ -9,7 +9,7 @@ use crate::common::*;
 const KEY: &str = "serve-key-5511";
 
 /// A snapshot recorded from the sim web (which is stopped again), and the questions it was recorded with.
-fn recorded(tmp: &std::path::Path, n: usize) -> (PathBuf, Vec<webtape::data::Question>) {
+pub fn recorded(tmp: &std::path::Path, n: usize) -> (PathBuf, Vec<webtape::data::Question>) {
     let sim = SimProc::start(&["--api-key", KEY]);
     let queries = sim_questions(tmp, n);
     let snap = tmp.join("snap");

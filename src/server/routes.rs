@@ -16,6 +16,7 @@ use crate::env::Source;
 use crate::snapshot::SearchRequest;
 
 /// A JSON error answer.
+#[derive(Debug)]
 pub struct ApiError(pub StatusCode, pub String);
 
 impl IntoResponse for ApiError {

@@ -57,6 +57,10 @@ enum Command {
     /// Score another system's predictions (`{"id", "response"}` or `{"id", "answer"}` JSONL) against a question
     /// file with exactly the training reward (DeepResearcher's format check + token F1): a per-`data_source` table.
     Score(cli::score::ScoreArgs),
+    /// Run digests of calls spread over several `webtape serve` replicas: `digest combine` adds up each one's
+    /// `GET /digest` parts into the digest one server would have given.
+    #[command(subcommand)]
+    Digest(cli::digest::DigestCommand),
     /// Report the build: version, features, and whether libtorch (and CUDA) load.
     Doctor,
 }
@@ -96,6 +100,7 @@ fn run(command: Command) -> Result<ExitCode> {
         Command::Sim(c) => cli::sim::run(c),
         Command::Serve(a) => cli::serve::run(a),
         Command::Score(a) => cli::score::score(a),
+        Command::Digest(c) => cli::digest::run(c),
         #[cfg(feature = "train")]
         Command::Train(a) => cli::train::train(a),
         #[cfg(feature = "train")]

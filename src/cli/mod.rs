@@ -1,4 +1,5 @@
 //! The subcommands of the `webtape` binary, one module each; each parses flags into one library call.
+pub mod digest;
 #[cfg(feature = "train")]
 pub mod generate;
 #[cfg(feature = "train")]

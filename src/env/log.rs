@@ -79,6 +79,81 @@ pub(crate) fn answer_bytes<T: serde::Serialize>(answer: &T) -> crate::Result<Vec
     Ok(value.to_string().into_bytes())
 }
 
+/// The multiset sum a run digest is computed from: entry hashes summed lane-wise (mod 2^64) and the entry count.
+/// Sums of disjoint sets of calls add up, so replicas' parts [`DigestParts::combine`] into the digest one server
+/// would have given for all the calls, in any order; a later state minus an earlier one ([`DigestParts::since`])
+/// is the part of the calls made in between.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DigestParts {
+    pub lanes: [u64; 4],
+    pub entries: u64,
+}
+
+impl DigestParts {
+    /// The run digest of these parts (`blake3:` + hex).
+    pub fn digest(&self) -> String {
+        let mut h = blake3::Hasher::new();
+        h.update(b"webtape-run-v1");
+        for lane in self.lanes {
+            h.update(&lane.to_le_bytes());
+        }
+        h.update(&self.entries.to_le_bytes());
+        format!("blake3:{}", h.finalize().to_hex())
+    }
+
+    /// The parts of all these calls together.
+    pub fn combine<'a>(parts: impl IntoIterator<Item = &'a DigestParts>) -> DigestParts {
+        parts.into_iter().fold(DigestParts::default(), |mut acc, p| {
+            for (a, b) in acc.lanes.iter_mut().zip(p.lanes) {
+                *a = a.wrapping_add(b);
+            }
+            acc.entries += p.entries;
+            acc
+        })
+    }
+
+    /// The parts of the calls made after `earlier` (a state of the same log).
+    pub fn since(&self, earlier: &DigestParts) -> DigestParts {
+        let mut out = *self;
+        for (a, b) in out.lanes.iter_mut().zip(earlier.lanes) {
+            *a = a.wrapping_sub(b);
+        }
+        out.entries = self.entries.saturating_sub(earlier.entries);
+        out
+    }
+
+    /// `{"format": "webtape-run-parts-v1", "lanes": [4 × 16 hex digits], "entries", "digest"}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let lanes: Vec<String> = self.lanes.iter().map(|l| format!("{l:016x}")).collect();
+        serde_json::json!({"format": PARTS_FORMAT, "lanes": lanes, "entries": self.entries, "digest": self.digest()})
+    }
+
+    /// Reads [`DigestParts::to_json`]'s shape (its `digest`, when present, must agree).
+    pub fn from_json(v: &serde_json::Value) -> crate::Result<DigestParts> {
+        let bad = |why: &str| crate::Error::bad_input("digest parts", why.to_string());
+        if v.get("format").and_then(|f| f.as_str()) != Some(PARTS_FORMAT) {
+            return Err(bad(&format!("`format` must be {PARTS_FORMAT:?}")));
+        }
+        let lanes = v
+            .get("lanes")
+            .and_then(|l| l.as_array())
+            .filter(|l| l.len() == 4)
+            .ok_or_else(|| bad("`lanes` must be 4 hex strings"))?;
+        let mut out = DigestParts::default();
+        for (lane, text) in out.lanes.iter_mut().zip(lanes) {
+            let hex = text.as_str().ok_or_else(|| bad("`lanes` must be 4 hex strings"))?;
+            *lane = u64::from_str_radix(hex, 16).map_err(|_| bad(&format!("lane {hex:?} is not 16 hex digits")))?;
+        }
+        out.entries = v.get("entries").and_then(|e| e.as_u64()).ok_or_else(|| bad("`entries` must be a count"))?;
+        match v.get("digest").and_then(|d| d.as_str()) {
+            Some(d) if d != out.digest() => Err(bad(&format!("`digest` {d} does not match its lanes and entries"))),
+            _ => Ok(out),
+        }
+    }
+}
+
+const PARTS_FORMAT: &str = "webtape-run-parts-v1";
+
 /// Counts by source, and the order-independent run digest (a sum of entry hashes, lane-wise mod 2^64).
 #[derive(Default)]
 pub struct RunLog {
@@ -123,14 +198,13 @@ impl RunLog {
 
     /// The run digest: equal for two runs that logged the same entries, in any order.
     pub fn digest(&self) -> String {
+        self.parts().digest()
+    }
+
+    /// What the digest is made of; parts of several logs (servers) combine into the digest of all their calls.
+    pub fn parts(&self) -> DigestParts {
         let lanes = *self.lanes.lock().unwrap_or_else(|p| p.into_inner());
-        let mut h = blake3::Hasher::new();
-        h.update(b"webtape-run-v1");
-        for lane in lanes {
-            h.update(&lane.to_le_bytes());
-        }
-        h.update(&self.entries.load(Ordering::Relaxed).to_le_bytes());
-        format!("blake3:{}", h.finalize().to_hex())
+        DigestParts { lanes, entries: self.entries.load(Ordering::Relaxed) }
     }
 
     /// Tool calls logged.
@@ -152,6 +226,31 @@ impl RunLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parts_of_disjoint_calls_combine_into_one_digest_and_round_trip() {
+        let entry = |i: usize| LogEntry::new("search", format!("q{i}"), Source::Exact, format!("a{i}").as_bytes());
+        let (one, a, b) = (RunLog::default(), RunLog::default(), RunLog::default());
+        for i in 0..10 {
+            one.add(&entry(i));
+            if i % 3 == 0 {
+                a.add(&entry(9 - i))
+            } else {
+                b.add(&entry(9 - i))
+            }
+        }
+        let combined = DigestParts::combine(&[a.parts(), b.parts()]);
+        assert_eq!(combined.digest(), one.digest(), "two servers' parts give one server's digest");
+        assert_eq!(DigestParts::from_json(&combined.to_json()).unwrap(), combined);
+        let mark = one.parts();
+        one.add(&entry(42));
+        let solo = RunLog::default();
+        solo.add(&entry(42));
+        assert_eq!(one.parts().since(&mark), solo.parts(), "the calls after a mark");
+        let mut tampered = combined.to_json();
+        tampered["entries"] = serde_json::json!(3);
+        assert!(DigestParts::from_json(&tampered).unwrap_err().to_string().contains("does not match"));
+    }
 
     #[test]
     fn digest_ignores_order_but_not_content() {

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 pub use browse::{BrowseResult, PageChunk};
-pub use log::{Coverage, LogEntry, RunLog, Source};
+pub use log::{Coverage, DigestParts, LogEntry, RunLog, Source};
 pub use search::{QueryResult, SearchItem};
 
 use crate::error::{Error, Result};

@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::env::Environment;
 
 /// Routes counted separately.
-pub const ROUTES: [&str; 7] = ["retrieve", "search", "browse", "healthz", "metrics", "r", "other"];
+pub const ROUTES: [&str; 8] = ["retrieve", "search", "browse", "healthz", "metrics", "r", "digest", "other"];
 const CLASSES: [&str; 4] = ["2xx", "4xx", "5xx", "other"];
 /// Upper bounds of the latency buckets, seconds.
 const BUCKETS: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
@@ -15,7 +15,7 @@ const BUCKETS: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1
 /// Counters updated by the request middleware.
 #[derive(Default)]
 pub struct Metrics {
-    requests: [[AtomicU64; 4]; 6],
+    requests: [[AtomicU64; 4]; ROUTES.len()],
     buckets: [AtomicU64; 12],
     latency_count: AtomicU64,
     latency_sum_us: AtomicU64,
@@ -99,5 +99,24 @@ impl Metrics {
             log.entries()
         );
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_path_counts_under_a_route() {
+        let name = |p: &str| ROUTES[route_of(p)];
+        assert_eq!(name("/retrieve"), "retrieve");
+        assert_eq!(name("/health"), "healthz");
+        assert_eq!(name("/r/https://a.example/x"), "r");
+        assert_eq!(name("/digest"), "digest");
+        assert_eq!(name("/no/such/route"), "other");
+        let m = Metrics::default();
+        for path in ["/no/such/route", "/r/x", "/search"] {
+            m.observe(route_of(path), 404, Duration::from_millis(1));
+        }
     }
 }

@@ -47,13 +47,15 @@ pub struct AppState {
     pub env: Environment,
     pub cfg: ServerConfig,
     pub metrics: Metrics,
+    /// Digest parts saved under a client's token (`POST /digest {"mark"}`), to ask for the calls since.
+    pub marks: std::sync::Mutex<std::collections::BTreeMap<String, crate::env::DigestParts>>,
     slots: Semaphore,
 }
 
 impl AppState {
     pub fn new(env: Environment, cfg: ServerConfig) -> Arc<AppState> {
         let slots = Semaphore::new(cfg.max_concurrency.max(1));
-        Arc::new(AppState { env, cfg, metrics: Metrics::default(), slots })
+        Arc::new(AppState { env, cfg, metrics: Metrics::default(), marks: Default::default(), slots })
     }
 }
 
@@ -67,6 +69,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/health", get(routes::healthz))
         .route("/metrics", get(routes::metrics))
         .route("/r/{*url}", get(jina::reader))
+        .route("/digest", get(routes::digest).post(routes::mark_digest))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(state.cfg.max_body_bytes))

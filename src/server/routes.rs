@@ -148,6 +148,51 @@ pub async fn healthz(State(state): State<Arc<AppState>>) -> Response {
     .into_response()
 }
 
+/// Most marks a server keeps (a client marking every step of a long run stays far below).
+const MAX_MARKS: usize = 100_000;
+
+/// `GET /digest[?since=TOKEN]`: the run digest's parts (all calls, or those since `POST /digest {"mark": TOKEN}`);
+/// `webtape digest combine` adds up the parts of several servers.
+pub async fn digest(
+    State(state): State<Arc<AppState>>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let now = state.env.run_log().parts();
+    let parts = match q.get("since") {
+        None => now,
+        Some(token) => {
+            let marks = state.marks.lock().unwrap_or_else(|p| p.into_inner());
+            let earlier = marks.get(token).ok_or_else(|| {
+                ApiError(StatusCode::NOT_FOUND, format!("no mark {token:?}: POST /digest {{\"mark\": ..}} first"))
+            })?;
+            now.since(earlier)
+        }
+    };
+    Ok(Json(parts.to_json()).into_response())
+}
+
+/// `POST /digest {"mark": TOKEN}`: remembers the parts now under TOKEN (e.g. a training step's id) and returns them.
+pub async fn mark_digest(
+    State(state): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let map = object(&state, body)?;
+    let token = match map.get("mark") {
+        Some(Value::String(t)) if !t.is_empty() && t.len() <= 256 => t.clone(),
+        Some(other) => return Err(bad(format!("`mark` must be a string of 1 to 256 characters, got {other}"))),
+        None => return Err(bad("`mark` is missing")),
+    };
+    let now = state.env.run_log().parts();
+    let mut marks = state.marks.lock().unwrap_or_else(|p| p.into_inner());
+    if marks.len() >= MAX_MARKS && !marks.contains_key(&token) {
+        return Err(bad(format!("this server already keeps {MAX_MARKS} marks; reuse a token")));
+    }
+    marks.insert(token.clone(), now);
+    let mut out = now.to_json();
+    out["mark"] = json!(token);
+    Ok(Json(out).into_response())
+}
+
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     let text = state.metrics.render(&state.env);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()

@@ -28,6 +28,7 @@ mod rollout;
 mod score;
 mod serve;
 mod serve_reader;
+mod serve_replicas;
 mod side_data;
 mod ssrf;
 #[cfg(feature = "train")]

@@ -36,6 +36,8 @@ py_need=()
 "$PYTHON" -c "import warcio" 2>/dev/null || py_need+=(warcio)
 "$PYTHON" -c "import requests" 2>/dev/null || py_need+=(requests)
 "$PYTHON" -c "import pyarrow" 2>/dev/null || py_need+=(pyarrow)
+# The official MCP SDK: the client of the /mcp route's test.
+"$PYTHON" -c "import mcp.client.streamable_http" 2>/dev/null || py_need+=("mcp==2.3.0")
 have_tf=$("$PYTHON" -c 'import transformers; print(transformers.__version__)' 2>/dev/null || true)
 [[ "$have_tf" == "$TRANSFORMERS_VERSION" ]] || py_need+=("transformers==$TRANSFORMERS_VERSION")
 if [[ "${1:-}" == "--bench" ]]; then

@@ -95,6 +95,7 @@ pub fn run(a: ServeArgs) -> Result<ExitCode> {
         max_concurrency: a.max_concurrency,
         max_batch: a.max_batch,
         top_k: a.top_k,
+        any_host: !a.bind.is_loopback(),
     };
     let state = AppState::new(env, cfg);
     let addr = SocketAddr::new(a.bind, a.port);

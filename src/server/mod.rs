@@ -3,6 +3,7 @@
 //! concurrency limit answered by 429 + `Retry-After`, metrics, and graceful shutdown. Error → status mapping
 //! lives only here.
 mod jina;
+pub mod mcp;
 pub mod metrics;
 mod retrieve;
 mod routes;
@@ -33,11 +34,14 @@ pub struct ServerConfig {
     pub max_batch: usize,
     /// Results per `/retrieve` query when the request gives no `topk` / `top_k`.
     pub top_k: usize,
+    /// Accept MCP requests whatever their `Host` (a server bound beyond loopback); else only localhost names,
+    /// the SDK's guard against DNS rebinding.
+    pub any_host: bool,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { max_body_bytes: 8 << 20, max_concurrency: 8192, max_batch: 4096, top_k: 3 }
+        ServerConfig { max_body_bytes: 8 << 20, max_concurrency: 8192, max_batch: 4096, top_k: 3, any_host: false }
     }
 }
 
@@ -61,7 +65,21 @@ impl AppState {
 
 /// The router over `state`.
 pub fn app(state: Arc<AppState>) -> Router {
+    use rmcp::transport::streamable_http_server::{
+        session::local::LocalSessionManager, StreamableHttpServerConfig, StreamableHttpService,
+    };
+    let mcp_state = state.clone();
+    let mut mcp_cfg = StreamableHttpServerConfig::default();
+    if state.cfg.any_host {
+        mcp_cfg = mcp_cfg.disable_allowed_hosts();
+    }
+    let mcp = StreamableHttpService::new(
+        move || Ok(mcp::McpTools::new(mcp_state.clone())),
+        LocalSessionManager::default().into(),
+        mcp_cfg,
+    );
     Router::new()
+        .nest_service("/mcp", mcp)
         .route("/retrieve", post(retrieve::retrieve))
         .route("/search", post(routes::search).get(routes::search))
         .route("/browse", post(routes::browse))

@@ -7,7 +7,8 @@ use std::time::Duration;
 use crate::env::Environment;
 
 /// Routes counted separately.
-pub const ROUTES: [&str; 9] = ["retrieve", "search", "browse", "healthz", "metrics", "r", "digest", "mcp", "other"];
+pub const ROUTES: [&str; 10] =
+    ["retrieve", "search", "browse", "healthz", "metrics", "r", "digest", "mcp", "episodes", "other"];
 const CLASSES: [&str; 4] = ["2xx", "4xx", "5xx", "other"];
 /// Upper bounds of the latency buckets, seconds.
 const BUCKETS: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
@@ -28,6 +29,7 @@ pub fn route_of(path: &str) -> usize {
     let name = match name.split_once('/') {
         Some(("r", _)) => "r",
         Some(("mcp", _)) => "mcp",
+        Some(("episodes", _)) => "episodes",
         _ => name,
     };
     let name = if name == "health" { "healthz" } else { name };

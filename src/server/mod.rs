@@ -2,6 +2,7 @@
 //! (`/retrieve` for Search-R1 / veRL, `/search` for Serper clients, `/browse`), with a body size limit, a
 //! concurrency limit answered by 429 + `Retry-After`, metrics, and graceful shutdown. Error → status mapping
 //! lives only here.
+mod episodes;
 mod jina;
 pub mod mcp;
 pub mod metrics;
@@ -53,13 +54,22 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Digest parts saved under a client's token (`POST /digest {"mark"}`), to ask for the calls since.
     pub marks: std::sync::Mutex<std::collections::BTreeMap<String, crate::env::DigestParts>>,
+    /// Episodes named by requests (`x-webtape-episode`): DeepResearcher's rules over HTTP.
+    pub episodes: episodes::Episodes,
     slots: Semaphore,
 }
 
 impl AppState {
     pub fn new(env: Environment, cfg: ServerConfig) -> Arc<AppState> {
         let slots = Semaphore::new(cfg.max_concurrency.max(1));
-        Arc::new(AppState { env, cfg, metrics: Metrics::default(), marks: Default::default(), slots })
+        Arc::new(AppState {
+            env,
+            cfg,
+            metrics: Metrics::default(),
+            marks: Default::default(),
+            episodes: Default::default(),
+            slots,
+        })
     }
 }
 
@@ -88,6 +98,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/metrics", get(routes::metrics))
         .route("/r/{*url}", get(jina::reader))
         .route("/digest", get(routes::digest).post(routes::mark_digest))
+        .route("/episodes/{id}", get(episodes::show).delete(episodes::close))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(state.cfg.max_body_bytes))

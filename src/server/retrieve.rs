@@ -67,15 +67,25 @@ fn parse(map: &Map<String, Value>, max_batch: usize) -> Result<Ask, ApiError> {
 /// The handler (see the module doc). `queries: []` is answered `{"result": []}`.
 pub async fn retrieve(
     State(state): State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let map = object(&state, body)?;
+    let episode = super::episodes::episode_id(&headers, Some(&map))?;
     let ask = parse(&map, state.cfg.max_batch)?;
     if ask.queries.is_empty() {
         return Ok(Json(json!({ "result": [] })).into_response());
     }
     let k = ask.topk.unwrap_or(state.cfg.top_k).max(1);
-    let results = state.env.search(None, &ask.queries, Some(k)).await?;
+    // In an episode, DeepResearcher's rules: at most `max_queries` queries are answered (one list each).
+    let results = match episode {
+        Some(id) => {
+            let ep = state.episodes.get(&id)?;
+            let mut ep = ep.lock().await;
+            state.env.search(Some(&mut ep), &ask.queries, Some(k)).await?
+        }
+        None => state.env.search(None, &ask.queries, Some(k)).await?,
+    };
     let result: Vec<Vec<Value>> = results.iter().map(|r| search_r1_docs(r, ask.scores)).collect();
     let mut out = json!({ "result": result });
     if ask.single {

@@ -6,11 +6,12 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
 
+use super::episodes::episode_id;
 use super::AppState;
 use crate::env::Source;
 use crate::snapshot::SearchRequest;
@@ -68,6 +69,7 @@ pub(super) fn opt_uint(map: &Map<String, Value>, name: &str, min: u64, max: u64)
 pub async fn search(
     State(state): State<Arc<AppState>>,
     RawQuery(qs): RawQuery,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body.map_err(|_| {
@@ -84,7 +86,15 @@ pub async fn search(
     if req.page > 1 {
         return Err(bad("`page` > 1 is not served (recordings hold the first result page)"));
     }
-    let result = state.env.search(None, std::slice::from_ref(&req.q), Some(req.num as usize)).await?.remove(0);
+    let queries = std::slice::from_ref(&req.q);
+    let result = match episode_id(&headers, None)? {
+        Some(id) => {
+            let ep = state.episodes.get(&id)?;
+            let mut ep = ep.lock().await;
+            state.env.search(Some(&mut ep), queries, Some(req.num as usize)).await?.remove(0)
+        }
+        None => state.env.search(None, queries, Some(req.num as usize)).await?.remove(0),
+    };
     let organic: Vec<Value> = result
         .items
         .iter()
@@ -106,9 +116,11 @@ pub async fn search(
 /// `POST /browse`: `{"url", "question"?, "page"?}` → `{"url", "title", "page", "pages_total", "content", "status"}`.
 pub async fn browse(
     State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let map = object(&state, body)?;
+    let episode = episode_id(&headers, Some(&map))?;
     let url = match map.get("url") {
         Some(Value::String(u)) => u.clone(),
         Some(other) => return Err(bad(format!("`url` must be a string, got {other}"))),
@@ -124,7 +136,15 @@ pub async fn browse(
         Some(other) => return Err(bad(format!("`question` must be a string, got {other}"))),
     };
     let page = opt_uint(&map, "page", 1, 1_000_000)?.unwrap_or(1) as usize;
-    let r = state.env.browse(None, std::slice::from_ref(&url), &question, Some(page)).await?.remove(0);
+    let urls = std::slice::from_ref(&url);
+    let r = match episode {
+        Some(id) => {
+            let ep = state.episodes.get(&id)?;
+            let mut ep = ep.lock().await;
+            state.env.browse(Some(&mut ep), urls, &question, Some(page)).await?.remove(0)
+        }
+        None => state.env.browse(None, urls, &question, Some(page)).await?.remove(0),
+    };
     if let Some(error) = r.error {
         let status = if r.source == Source::Miss { StatusCode::NOT_FOUND } else { StatusCode::BAD_GATEWAY };
         let body = json!({"error": error, "url": url, "status": r.status, "pages_total": r.pages_total});

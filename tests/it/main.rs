@@ -27,6 +27,7 @@ mod resume;
 mod rollout;
 mod score;
 mod serve;
+mod serve_episodes;
 mod serve_mcp;
 mod serve_reader;
 mod serve_replicas;

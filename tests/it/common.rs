@@ -315,3 +315,9 @@ pub fn max_diff(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
         })
         .fold(0.0, f32::max)
 }
+
+/// The JSON body of a 200 answer (panics naming `what` and the body otherwise).
+pub fn json_200(status: u16, body: &[u8], what: &str) -> serde_json::Value {
+    assert_eq!(status, 200, "{what}: {}", String::from_utf8_lossy(body));
+    serde_json::from_slice(body).unwrap_or_else(|e| panic!("{what}: not JSON ({e})"))
+}

@@ -189,8 +189,7 @@ fn real_clients_verl_and_serper_style() {
 
 fn retrieve(url: &str, body: Value) -> Value {
     let (status, resp) = post(&format!("{url}/retrieve"), &body.to_string());
-    assert_eq!(status, 200, "{body}: {}", String::from_utf8_lossy(&resp));
-    serde_json::from_slice(&resp).unwrap()
+    json_200(status, &resp, &body.to_string())
 }
 
 #[test]

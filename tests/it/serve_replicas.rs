@@ -13,8 +13,7 @@ fn call(url: &str, route: &str, body: &str) {
 
 fn digest_json(url: &str, query: &str) -> Value {
     let (status, body) = http_get(&format!("{url}/digest{query}"));
-    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
-    serde_json::from_slice(&body).unwrap()
+    json_200(status, &body, "GET /digest")
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
@@ -51,10 +51,24 @@ impl Episodes {
     }
 }
 
+/// The `x-webtape-episode` header of a request, read without copying the other headers (an extractor: `HeaderMap`
+/// would clone them all on every call).
+pub struct EpisodeHeader(pub Option<Result<String, ()>>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for EpisodeHeader {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let value = parts.headers.get("x-webtape-episode").map(|h| h.to_str().map(str::to_string).map_err(|_| ()));
+        Ok(EpisodeHeader(value))
+    }
+}
+
 /// The episode a request names, if any: the `x-webtape-episode` header, else the body's `episode` field.
-pub fn episode_id(headers: &HeaderMap, body: Option<&Map<String, Value>>) -> Result<Option<String>, ApiError> {
-    let named = match headers.get("x-webtape-episode") {
-        Some(h) => Some(h.to_str().map_err(|_| bad("`x-webtape-episode` must be text"))?.to_string()),
+pub fn episode_id(header: &EpisodeHeader, body: Option<&Map<String, Value>>) -> Result<Option<String>, ApiError> {
+    let named = match &header.0 {
+        Some(Err(())) => return Err(bad("`x-webtape-episode` must be text")),
+        Some(Ok(h)) => Some(h.clone()),
         None => match body.and_then(|b| b.get("episode")) {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(s.clone()),

@@ -67,11 +67,11 @@ fn parse(map: &Map<String, Value>, max_batch: usize) -> Result<Ask, ApiError> {
 /// The handler (see the module doc). `queries: []` is answered `{"result": []}`.
 pub async fn retrieve(
     State(state): State<Arc<AppState>>,
-    headers: axum::http::HeaderMap,
+    episode_header: super::episodes::EpisodeHeader,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let map = object(&state, body)?;
-    let episode = super::episodes::episode_id(&headers, Some(&map))?;
+    let episode = super::episodes::episode_id(&episode_header, Some(&map))?;
     let ask = parse(&map, state.cfg.max_batch)?;
     if ask.queries.is_empty() {
         return Ok(Json(json!({ "result": [] })).into_response());
@@ -91,8 +91,15 @@ pub async fn retrieve(
     if ask.single {
         out["results"] = Value::Array(flat_docs(&results[0]));
     }
-    let sources: Vec<&str> = results.iter().map(|r| r.source.as_str()).collect();
-    Ok(([("x-webtape-source", sources.join(","))], Json(out)).into_response())
+    let source = match results.as_slice() {
+        [one] => axum::http::HeaderValue::from_static(one.source.as_str()),
+        many => {
+            let names: Vec<&str> = many.iter().map(|r| r.source.as_str()).collect();
+            axum::http::HeaderValue::from_str(&names.join(","))
+                .map_err(|e| ApiError(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        }
+    };
+    Ok(([("x-webtape-source", source)], Json(out)).into_response())
 }
 
 /// Search-R1's shape: `{"document": {"id", "contents": "\"Title\"\nsnippet"}, "score"}` (or the bare document

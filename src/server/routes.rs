@@ -6,12 +6,12 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
 
-use super::episodes::episode_id;
+use super::episodes::{episode_id, EpisodeHeader};
 use super::AppState;
 use crate::env::Source;
 use crate::snapshot::SearchRequest;
@@ -69,7 +69,7 @@ pub(super) fn opt_uint(map: &Map<String, Value>, name: &str, min: u64, max: u64)
 pub async fn search(
     State(state): State<Arc<AppState>>,
     RawQuery(qs): RawQuery,
-    headers: HeaderMap,
+    episode_header: EpisodeHeader,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body.map_err(|_| {
@@ -87,7 +87,7 @@ pub async fn search(
         return Err(bad("`page` > 1 is not served (recordings hold the first result page)"));
     }
     let queries = std::slice::from_ref(&req.q);
-    let result = match episode_id(&headers, None)? {
+    let result = match episode_id(&episode_header, None)? {
         Some(id) => {
             let ep = state.episodes.get(&id)?;
             let mut ep = ep.lock().await;
@@ -116,11 +116,11 @@ pub async fn search(
 /// `POST /browse`: `{"url", "question"?, "page"?}` → `{"url", "title", "page", "pages_total", "content", "status"}`.
 pub async fn browse(
     State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
+    episode_header: EpisodeHeader,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let map = object(&state, body)?;
-    let episode = episode_id(&headers, Some(&map))?;
+    let episode = episode_id(&episode_header, Some(&map))?;
     let url = match map.get("url") {
         Some(Value::String(u)) => u.clone(),
         Some(other) => return Err(bad(format!("`url` must be a string, got {other}"))),

@@ -101,7 +101,7 @@ impl AdapterConfig {
             Value::Array(items) => items.iter().filter_map(|t| t.as_str().map(str::to_string)).collect(),
             other => return Err(bad(format!("target_modules must be a list of {}, got {other}", TARGETS.join(", ")))),
         };
-        let lora = LoraConfig { rank, alpha, targets, seed: 0 };
+        let lora = LoraConfig { rank, alpha, targets, seed: 0, sft: true };
         lora.validate().map_err(|e| bad(e.to_string()))?;
         let base = v["base_model_name_or_path"].as_str().ok_or_else(|| bad("no base_model_name_or_path".into()))?;
         let base = PathBuf::from(base);

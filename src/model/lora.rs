@@ -23,11 +23,25 @@ pub struct LoraConfig {
     pub targets: Vec<String>,
     /// Seed of `A`'s initial values (`B` starts at zero, so a fresh adapter leaves the model unchanged).
     pub seed: u64,
+    /// Whether the SFT warm start trains an adapter too (true, the default) or every weight (false: only GRPO
+    /// trains an adapter, on the full SFT checkpoint). Left out of a serialized config when true.
+    #[serde(skip_serializing_if = "is_true")]
+    pub sft: bool,
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 impl Default for LoraConfig {
     fn default() -> Self {
-        LoraConfig { rank: 8, alpha: 16.0, targets: TARGETS.iter().map(|t| t.to_string()).collect(), seed: 0 }
+        LoraConfig {
+            rank: 8,
+            alpha: 16.0,
+            targets: TARGETS.iter().map(|t| t.to_string()).collect(),
+            seed: 0,
+            sft: true,
+        }
     }
 }
 

@@ -41,15 +41,19 @@ pub fn train(
         state = run_sft(cfg, &mut policy, &mut trainer, expert, state, &bar)?;
         bar.finish_and_clear();
         let sft_dir = checkpoint::sft_dir(&cfg.run_dir);
-        if cfg.lora.is_some() {
+        if policy.lora().is_some() {
             // The SFT adapter is merged into a full checkpoint: the base of GRPO's adapter and its KL reference.
             policy.merge_lora()?;
-            checkpoint::save_as(&sft_dir, &policy, &trainer, &state)?;
+        }
+        checkpoint::save_as(&sft_dir, &policy, &trainer, &state)?;
+        if cfg.lora.is_some() {
             drop(policy);
             policy = load_checkpoint(cfg, &sft_dir, 0, device, kind)?;
-        } else {
-            checkpoint::save_as(&sft_dir, &policy, &trainer, &state)?;
         }
+    }
+    if let (Some(lora), None) = (&cfg.lora, policy.lora()) {
+        // `[lora] sft = false` without an SFT phase: GRPO's adapter goes on the start model.
+        policy.add_lora(lora)?;
     }
     let mut trainer = match &resumed {
         Some((dir, saved)) if saved.step > 0 => {
@@ -73,7 +77,8 @@ pub fn train(
     Ok(state)
 }
 
-/// The policy a fresh run starts from: `[model] path` (a full checkpoint), with fresh adapters under `[lora]`.
+/// The policy a fresh run starts from: `[model] path` (a full checkpoint), with fresh adapters under `[lora]`
+/// (with `[lora] sft = false` they are added after the SFT warm start instead).
 fn load_start(cfg: &TrainConfig, device: tch::Device, kind: Option<tch::Kind>) -> Result<Policy> {
     if is_adapter_dir(&cfg.model.path) {
         return Err(Error::Config(format!(
@@ -82,7 +87,7 @@ fn load_start(cfg: &TrainConfig, device: tch::Device, kind: Option<tch::Kind>) -
         )));
     }
     let mut policy = Policy::load(&cfg.model.path, device, kind)?;
-    if let Some(lora) = &cfg.lora {
+    if let Some(lora) = cfg.lora.as_ref().filter(|l| l.sft) {
         policy.add_lora(lora)?;
     }
     Ok(policy)

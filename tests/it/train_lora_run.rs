@@ -159,3 +159,32 @@ fn bad_lora_sections_are_named() {
         assert!(err.contains(expect) && !err.contains("panicked"), "case {i}: {err}");
     }
 }
+
+/// `[lora] sft = false`: the SFT warm start trains every weight (the embeddings, which no adapter covers, move),
+/// then GRPO trains a fresh adapter on that full `sft/` checkpoint. With the default, SFT trains an adapter and the
+/// embeddings stay the base's.
+#[test]
+fn lora_sft_false_trains_every_weight_first_then_an_adapter() {
+    let tmp = tempdir();
+    let dir = tmp.path();
+    let (questions, snap) = world(dir, 4);
+    let both = lora_config(dir, "both", &questions, &snap, 1);
+    ok(&["expert", "--config", s(&both), "--out", s(&dir.join("expert.jsonl"))]);
+    let text = std::fs::read_to_string(&both).unwrap().replace(s(&dir.join("both")), s(&dir.join("grpo-only")));
+    let grpo_only = write_file(dir, "grpo-only.toml", (text + "sft = false\n").as_bytes());
+    for cfg in [&both, &grpo_only] {
+        let out = ok(&["train", "--config", s(cfg)]);
+        assert!(out.contains("trained 1 GRPO steps (after 2 SFT steps)"), "{out}");
+    }
+    let embed = |path: &Path| tensors(path).into_iter().find(|(n, _)| n == "model.embed_tokens.weight").map(|t| t.1);
+    let shards = std::fs::read_dir(tiny("qwen2")).unwrap().map(|e| e.unwrap().path());
+    let base = shards.filter(|p| p.extension().is_some_and(|e| e == "safetensors")).find_map(|p| embed(&p)).unwrap();
+    let embed = |path: &Path| embed(path).expect("embeddings");
+    assert_eq!(embed(&dir.join("both/sft/model.safetensors")), base, "adapter SFT leaves the embeddings");
+    assert_ne!(embed(&dir.join("grpo-only/sft/model.safetensors")), base, "full SFT trains them");
+    let adapter = check_step_dir(&dir.join("grpo-only"), "step-000001");
+    assert!(
+        adapter.iter().any(|(n, v)| n.contains("lora_B") && v.iter().any(|x| *x != 0.0)),
+        "GRPO trained the adapter"
+    );
+}

@@ -52,13 +52,7 @@ impl RemoteEnv {
 
     /// Answers so far by where the server took them from (its `x-webtape-source`).
     pub fn coverage(&self) -> Coverage {
-        let get = |s: Source| self.counts[s as usize].load(std::sync::atomic::Ordering::Relaxed);
-        Coverage {
-            exact: get(Source::Exact),
-            bm25: get(Source::Bm25),
-            miss: get(Source::Miss),
-            live: get(Source::Live),
-        }
+        Coverage::by(|s| self.counts[s as usize].load(std::sync::atomic::Ordering::Relaxed))
     }
 
     fn count(&self, source: Source) {

@@ -172,6 +172,16 @@ pub struct Coverage {
 }
 
 impl Coverage {
+    /// The counts `count` gives for each source.
+    pub fn by(count: impl Fn(Source) -> u64) -> Coverage {
+        Coverage {
+            exact: count(Source::Exact),
+            bm25: count(Source::Bm25),
+            miss: count(Source::Miss),
+            live: count(Source::Live),
+        }
+    }
+
     /// Share of answers that were exact recorded hits (1.0 when nothing was asked).
     pub fn exact_share(&self) -> f64 {
         let total = self.exact + self.bm25 + self.miss;
@@ -213,13 +223,7 @@ impl RunLog {
     }
 
     pub fn coverage(&self) -> Coverage {
-        let get = |s: Source| self.by_source[s as usize].load(Ordering::Relaxed);
-        Coverage {
-            exact: get(Source::Exact),
-            bm25: get(Source::Bm25),
-            miss: get(Source::Miss),
-            live: get(Source::Live),
-        }
+        Coverage::by(|s| self.by_source[s as usize].load(Ordering::Relaxed))
     }
 }
 

@@ -26,7 +26,7 @@ pub struct Episodes {
 
 impl Episodes {
     /// The episode `id`, opened on first use.
-    pub fn get(&self, id: &str) -> Result<Arc<tokio::sync::Mutex<Episode>>, ApiError> {
+    fn get(&self, id: &str) -> Result<Arc<tokio::sync::Mutex<Episode>>, ApiError> {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(ep) = open.get(id) {
             return Ok(ep.clone());
@@ -40,6 +40,15 @@ impl Episodes {
         let ep = Arc::new(tokio::sync::Mutex::new(Episode::default()));
         open.insert(id.to_string(), ep.clone());
         Ok(ep)
+    }
+
+    /// The named episode held for one call (opened on first use), or none: pass `guard.as_deref_mut()` to the
+    /// environment.
+    pub async fn hold(&self, id: Option<String>) -> Result<Option<tokio::sync::OwnedMutexGuard<Episode>>, ApiError> {
+        match id {
+            Some(id) => Ok(Some(self.get(&id)?.lock_owned().await)),
+            None => Ok(None),
+        }
     }
 
     fn find(&self, id: &str) -> Option<Arc<tokio::sync::Mutex<Episode>>> {

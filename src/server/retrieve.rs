@@ -78,14 +78,8 @@ pub async fn retrieve(
     }
     let k = ask.topk.unwrap_or(state.cfg.top_k).max(1);
     // In an episode, DeepResearcher's rules: at most `max_queries` queries are answered (one list each).
-    let results = match episode {
-        Some(id) => {
-            let ep = state.episodes.get(&id)?;
-            let mut ep = ep.lock().await;
-            state.env.search(Some(&mut ep), &ask.queries, Some(k)).await?
-        }
-        None => state.env.search(None, &ask.queries, Some(k)).await?,
-    };
+    let mut held = state.episodes.hold(episode).await?;
+    let results = state.env.search(held.as_deref_mut(), &ask.queries, Some(k)).await?;
     let result: Vec<Vec<Value>> = results.iter().map(|r| search_r1_docs(r, ask.scores)).collect();
     let mut out = json!({ "result": result });
     if ask.single {
@@ -105,13 +99,11 @@ pub async fn retrieve(
 /// Search-R1's shape: `{"document": {"id", "contents": "\"Title\"\nsnippet"}, "score"}` (or the bare document
 /// without scores).
 fn search_r1_docs(r: &QueryResult, scores: bool) -> Vec<Value> {
-    r.items
-        .iter()
-        .enumerate()
-        .map(|(rank, i)| {
-            let doc = json!({"id": i.url, "contents": format!("\"{}\"\n{}", i.title, i.snippet)});
+    ranked(r)
+        .map(|(score, i)| {
+            let doc = json!({"id": i.url, "contents": contents(i)});
             if scores {
-                json!({"document": doc, "score": 1.0 / (rank as f64 + 1.0)})
+                json!({"document": doc, "score": score})
             } else {
                 doc
             }
@@ -119,15 +111,19 @@ fn search_r1_docs(r: &QueryResult, scores: bool) -> Vec<Value> {
         .collect()
 }
 
+/// Each result with its score on the one scale: 1/rank.
+fn ranked(r: &QueryResult) -> impl Iterator<Item = (f64, &crate::env::SearchItem)> {
+    r.items.iter().enumerate().map(|(rank, i)| (1.0 / (rank as f64 + 1.0), i))
+}
+
+/// Search-R1's document text: `"Title"\nsnippet`.
+fn contents(i: &crate::env::SearchItem) -> String {
+    format!("\"{}\"\n{}", i.title, i.snippet)
+}
+
 /// rLLM's flat shape: `{"id", "title", "content", "score"}`.
 fn flat_docs(r: &QueryResult) -> Vec<Value> {
-    r.items
-        .iter()
-        .enumerate()
-        .map(|(rank, i)| {
-            json!({"id": i.url, "title": i.title, "content": format!("\"{}\"\n{}", i.title, i.snippet), "score": 1.0 / (rank as f64 + 1.0)})
-        })
-        .collect()
+    ranked(r).map(|(score, i)| json!({"id": i.url, "title": i.title, "content": contents(i), "score": score})).collect()
 }
 
 #[cfg(test)]

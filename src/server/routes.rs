@@ -87,14 +87,8 @@ pub async fn search(
         return Err(bad("`page` > 1 is not served (recordings hold the first result page)"));
     }
     let queries = std::slice::from_ref(&req.q);
-    let result = match episode_id(&episode_header, None)? {
-        Some(id) => {
-            let ep = state.episodes.get(&id)?;
-            let mut ep = ep.lock().await;
-            state.env.search(Some(&mut ep), queries, Some(req.num as usize)).await?.remove(0)
-        }
-        None => state.env.search(None, queries, Some(req.num as usize)).await?.remove(0),
-    };
+    let mut held = state.episodes.hold(episode_id(&episode_header, None)?).await?;
+    let result = state.env.search(held.as_deref_mut(), queries, Some(req.num as usize)).await?.remove(0);
     let organic: Vec<Value> = result
         .items
         .iter()
@@ -137,14 +131,8 @@ pub async fn browse(
     };
     let page = opt_uint(&map, "page", 1, 1_000_000)?.unwrap_or(1) as usize;
     let urls = std::slice::from_ref(&url);
-    let r = match episode {
-        Some(id) => {
-            let ep = state.episodes.get(&id)?;
-            let mut ep = ep.lock().await;
-            state.env.browse(Some(&mut ep), urls, &question, Some(page)).await?.remove(0)
-        }
-        None => state.env.browse(None, urls, &question, Some(page)).await?.remove(0),
-    };
+    let mut held = state.episodes.hold(episode).await?;
+    let r = state.env.browse(held.as_deref_mut(), urls, &question, Some(page)).await?.remove(0);
     if let Some(error) = r.error {
         let status = if r.source == Source::Miss { StatusCode::NOT_FOUND } else { StatusCode::BAD_GATEWAY };
         let body = json!({"error": error, "url": url, "status": r.status, "pages_total": r.pages_total});

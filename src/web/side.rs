@@ -26,6 +26,17 @@ fn present(v: Option<&Value>) -> Option<&Value> {
     })
 }
 
+/// A list of query strings as Serper's `relatedSearches` (`[{"query"}]`), when it has any.
+fn related(extras: &mut Map<String, Value>, list: Option<&Value>) {
+    let queries: Vec<Value> = match present(list) {
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(|q| json!({ "query": q })).collect(),
+        _ => Vec::new(),
+    };
+    if !queries.is_empty() {
+        extras.insert("relatedSearches".into(), Value::Array(queries));
+    }
+}
+
 /// Serper: its own keys, verbatim.
 pub fn serper(v: &Value) -> Side {
     let extras = KEYS.iter().filter_map(|k| present(v.get(*k)).map(|x| (k.to_string(), x.clone()))).collect();
@@ -39,12 +50,7 @@ pub fn tavily(v: &Value) -> Side {
     if let Some(answer) = present(v.get("answer")).and_then(Value::as_str) {
         extras.insert("answerBox".into(), json!({ "answer": answer }));
     }
-    if let Some(Value::Array(follow)) = present(v.get("follow_up_questions")) {
-        let related: Vec<Value> = follow.iter().filter_map(Value::as_str).map(|q| json!({ "query": q })).collect();
-        if !related.is_empty() {
-            extras.insert("relatedSearches".into(), Value::Array(related));
-        }
-    }
+    related(&mut extras, v.get("follow_up_questions"));
     Side { extras, partial: None }
 }
 
@@ -70,12 +76,7 @@ pub fn searxng(v: &Value, text: impl Fn(&str) -> String) -> Side {
     if let Some(Value::Object(ib)) = present(v.get("infoboxes")).and_then(Value::as_array).and_then(|a| a.first()) {
         extras.insert("knowledgeGraph".into(), infobox(ib, &text));
     }
-    if let Some(Value::Array(s)) = present(v.get("suggestions")) {
-        let related: Vec<Value> = s.iter().filter_map(Value::as_str).map(|q| json!({ "query": q })).collect();
-        if !related.is_empty() {
-            extras.insert("relatedSearches".into(), Value::Array(related));
-        }
-    }
+    related(&mut extras, v.get("suggestions"));
     Side { extras, partial: unresponsive(v) }
 }
 

@@ -7,8 +7,8 @@ use std::time::Duration;
 use crate::env::Environment;
 
 /// Routes counted separately.
-pub const ROUTES: [&str; 10] =
-    ["retrieve", "search", "browse", "healthz", "metrics", "r", "digest", "mcp", "episodes", "other"];
+pub const ROUTES: [&str; 11] =
+    ["retrieve", "search", "browse", "healthz", "metrics", "r", "digest", "mcp", "episodes", "tools", "other"];
 const CLASSES: [&str; 4] = ["2xx", "4xx", "5xx", "other"];
 /// Upper bounds of the latency buckets, seconds.
 const BUCKETS: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
@@ -30,6 +30,7 @@ pub fn route_of(path: &str) -> usize {
         Some(("r", _)) => "r",
         Some(("mcp", _)) => "mcp",
         Some(("episodes", _)) => "episodes",
+        Some(("tools", _)) => "tools",
         _ => name,
     };
     let name = if name == "health" { "healthz" } else { name };
@@ -116,6 +117,7 @@ mod tests {
         assert_eq!(name("/health"), "healthz");
         assert_eq!(name("/r/https://a.example/x"), "r");
         assert_eq!(name("/digest"), "digest");
+        assert_eq!(name("/tools/web_search"), "tools");
         assert_eq!(name("/no/such/route"), "other");
         let m = Metrics::default();
         for path in ["/no/such/route", "/r/x", "/search"] {

@@ -8,6 +8,7 @@ pub mod mcp;
 pub mod metrics;
 mod retrieve;
 mod routes;
+mod tools;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -98,6 +99,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/metrics", get(routes::metrics))
         .route("/r/{*url}", get(jina::reader))
         .route("/digest", get(routes::digest).post(routes::mark_digest))
+        .route("/tools/{name}", post(tools::call))
         .route("/episodes/{id}", get(episodes::show).delete(episodes::close))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)

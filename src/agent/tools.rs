@@ -25,20 +25,37 @@ pub struct RemoteEnv {
     cfg: EnvConfig,
     /// Answers by where the server says they came from (exact, bm25, miss, live), shared by clones.
     counts: Arc<[std::sync::atomic::AtomicU64; 4]>,
+    /// The server's bearer token (WEBTAPE_TOKEN), sent with every request when set.
+    token: Option<String>,
 }
 
 impl RemoteEnv {
     /// `base` like `http://10.0.0.5:8000`; `cfg` gives the client-side rules (queries per call, top k, URLs).
     pub fn new(base: &str, cfg: EnvConfig) -> Result<RemoteEnv> {
         let client = crate::web::client::api_client(std::time::Duration::from_secs(300))?;
-        Ok(RemoteEnv { base: base.trim_end_matches('/').to_string(), client, cfg, counts: Default::default() })
+        let token = std::env::var("WEBTAPE_TOKEN").ok().filter(|t| !t.is_empty());
+        Ok(RemoteEnv { base: base.trim_end_matches('/').to_string(), client, cfg, counts: Default::default(), token })
+    }
+
+    /// A request to `url` carrying the token, if any.
+    fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
+        let req = self.client.request(method, url);
+        match &self.token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        }
     }
 
     /// Posts `body` to `route`: the HTTP status, the JSON answer and where the server says the answer came from
     /// (its `x-webtape-source` header: exact, bm25, miss, live; `live` when absent).
     async fn post(&self, route: &str, body: Value) -> Result<(u16, Value, Source)> {
         let url = format!("{}/{route}", self.base);
-        let resp = self.client.post(&url).json(&body).send().await.map_err(|e| Error::web(&url, e.to_string()))?;
+        let resp = self
+            .request(reqwest::Method::POST, &url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| Error::web(&url, e.to_string()))?;
         let status = resp.status().as_u16();
         let source = resp
             .headers()
@@ -62,7 +79,8 @@ impl RemoteEnv {
     /// The server's "today" for prompts (`/healthz` `date`: its snapshot's date when it replays), if it has one.
     pub async fn server_date(&self) -> Result<Option<String>> {
         let url = format!("{}/healthz", self.base);
-        let resp = self.client.get(&url).send().await.map_err(|e| Error::web(&url, e.to_string()))?;
+        let resp =
+            self.request(reqwest::Method::GET, &url).send().await.map_err(|e| Error::web(&url, e.to_string()))?;
         let v = resp.json::<Value>().await.map_err(|e| Error::web(&url, format!("answer is not JSON: {e}")))?;
         Ok(v["date"].as_str().filter(|d| !d.is_empty()).map(str::to_string))
     }

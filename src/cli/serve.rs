@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Args;
 use webtape::env::{EnvConfig, Environment, LiveWeb, MissPolicy, Mode};
+use webtape::server::auth::Token;
 use webtape::server::{self, AppState, ServerConfig};
 use webtape::web::{Fetcher, ReaderClient};
 
@@ -29,8 +30,15 @@ pub struct ServeArgs {
     at: Option<String>,
     #[arg(long, default_value_t = 8000)]
     port: u16,
+    /// Address to listen on. Beyond loopback, `live` and `record` need `--token` (an open server spends your
+    /// search credits and fetches any URL for anyone); replay-only servers should have one too.
     #[arg(long, default_value = "127.0.0.1")]
     bind: IpAddr,
+    /// Bearer token every request must send (`Authorization: Bearer <token>`, or `X-API-KEY` as Serper clients
+    /// do); at least 16 characters. Better given as the WEBTAPE_TOKEN environment variable, which keeps it out
+    /// of the process list. Never printed.
+    #[arg(long)]
+    token: Option<String>,
     /// Results per `/retrieve` query when the request sends no `topk` / `top_k` (Search-R1's retriever default).
     #[arg(long, default_value_t = 3)]
     top_k: usize,
@@ -88,7 +96,27 @@ fn environment(a: &ServeArgs) -> Result<Environment> {
     Ok(Environment::live(live, cfg, reader, record_into)?)
 }
 
+/// The token the server requires, from `--token` or WEBTAPE_TOKEN; refuses an open live/record server beyond
+/// loopback, and warns of an open replay one.
+fn token(a: &ServeArgs) -> Result<Option<Token>> {
+    let secret = a.token.clone().or_else(|| std::env::var("WEBTAPE_TOKEN").ok().filter(|t| !t.is_empty()));
+    let token = secret.as_deref().map(Token::new).transpose()?;
+    if token.is_none() && !a.bind.is_loopback() {
+        if a.mode != Mode::Replay {
+            anyhow::bail!(
+                "refusing to serve {:?} mode on {} without a token: anyone who reaches it could spend your search \
+                 credits and make it fetch any address. Set WEBTAPE_TOKEN (or --token), or bind 127.0.0.1",
+                a.mode,
+                a.bind
+            );
+        }
+        eprintln!("warning: serving on {} without a token: anyone who reaches it can read the snapshot", a.bind);
+    }
+    Ok(token)
+}
+
 pub fn run(a: ServeArgs) -> Result<ExitCode> {
+    let token = token(&a)?;
     let env = environment(&a)?;
     let cfg = ServerConfig {
         max_body_bytes: a.max_body_bytes,
@@ -96,7 +124,9 @@ pub fn run(a: ServeArgs) -> Result<ExitCode> {
         max_batch: a.max_batch,
         top_k: a.top_k,
         any_host: !a.bind.is_loopback(),
+        token,
     };
+    let has_token = cfg.token.is_some();
     let state = AppState::new(env, cfg);
     let addr = SocketAddr::new(a.bind, a.port);
     let runtime = tokio::runtime::Runtime::new()?;
@@ -104,8 +134,9 @@ pub fn run(a: ServeArgs) -> Result<ExitCode> {
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
         let source = a.snapshot.as_ref().map_or("the live web".to_string(), |d| d.display().to_string());
+        let lock = if has_token { "token required; " } else { "" };
         println!(
-            "webtape serve: {:?} mode over {source} at http://{} (Ctrl-C or SIGTERM to stop)",
+            "webtape serve: {:?} mode over {source} at http://{} ({lock}Ctrl-C or SIGTERM to stop)",
             a.mode,
             listener.local_addr()?
         );

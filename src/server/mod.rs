@@ -2,6 +2,7 @@
 //! (`/retrieve` for Search-R1 / veRL, `/search` for Serper clients, `/browse`), with a body size limit, a
 //! concurrency limit answered by 429 + `Retry-After`, metrics, and graceful shutdown. Error → status mapping
 //! lives only here.
+pub mod auth;
 mod episodes;
 mod jina;
 pub mod mcp;
@@ -39,11 +40,20 @@ pub struct ServerConfig {
     /// Accept MCP requests whatever their `Host` (a server bound beyond loopback); else only localhost names,
     /// the SDK's guard against DNS rebinding.
     pub any_host: bool,
+    /// The bearer token every request must present (`auth`); none: open (a loopback or replay-only server).
+    pub token: Option<auth::Token>,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { max_body_bytes: 8 << 20, max_concurrency: 8192, max_batch: 4096, top_k: 3, any_host: false }
+        ServerConfig {
+            max_body_bytes: 8 << 20,
+            max_concurrency: 8192,
+            max_batch: 4096,
+            top_k: 3,
+            any_host: false,
+            token: None,
+        }
     }
 }
 
@@ -104,6 +114,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(state.cfg.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token))
         .layer(axum::middleware::from_fn_with_state(state.clone(), limit_and_count))
         .with_state(state)
 }

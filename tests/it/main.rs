@@ -31,6 +31,7 @@ mod serve_episodes;
 mod serve_mcp;
 mod serve_reader;
 mod serve_replicas;
+mod serve_token;
 mod serve_tools;
 mod side_data;
 mod ssrf;

@@ -2,7 +2,9 @@
 # Installs what building and testing webtape needs on a fresh Debian/Ubuntu machine, and nothing that is
 # already there: libclang (RocksDB's bindgen), PyTorch 2.11.0 (libtorch for tch 0.24), warcio (the reference WARC
 # implementation the tests compare against), pyarrow (parquet question files), transformers (the reference for the
-# policy model's parity tests), libssl-dev (reqwest's TLS). With --bench, also the Python peers of the import benchmark.
+# policy model's parity tests), libssl-dev (reqwest's TLS), and a virtual environment of its own at
+# target/pyenv-frameworks with pinned veRL, SkyRL-gym and TRL (the Python package's integration tests; made only when
+# missing or when its pins differ). With --bench, also the Python peers of the import benchmark.
 set -euo pipefail
 PYTHON=${PYTHON:-python3}
 TORCH_VERSION=2.11.0
@@ -53,4 +55,21 @@ fi
 if ((${#py_need[@]})); then
   echo "setup: installing ${py_need[*]} (pip)"
   "$PYTHON" -m pip install -q "${py_need[@]}"
+fi
+
+# The frameworks the Python package (python/, `webtape`) plugs into, pinned, in their own virtual environment (not the
+# system Python the other tests use; torch and transformers come from the system site-packages). cachetools and
+# fastapi: veRL's agent loop imports them without declaring them.
+FRAMEWORKS_VENV=${FRAMEWORKS_VENV:-target/pyenv-frameworks}
+FRAMEWORK_PINS="verl==0.9.1 skyrl-gym==0.4.0 trl==1.16.0"
+FRAMEWORK_EXTRAS="cachetools==8.0.2 fastapi==0.165.0 requests pyarrow"
+if [[ "$(cat "$FRAMEWORKS_VENV/.pins" 2>/dev/null)" != "$FRAMEWORK_PINS $FRAMEWORK_EXTRAS" ]]; then
+  echo "setup: creating $FRAMEWORKS_VENV with $FRAMEWORK_PINS (a few minutes)"
+  rm -rf "$FRAMEWORKS_VENV"
+  mkdir -p "$(dirname "$FRAMEWORKS_VENV")"
+  "$PYTHON" -m venv --system-site-packages "$FRAMEWORKS_VENV"
+  # shellcheck disable=SC2086
+  "$FRAMEWORKS_VENV/bin/pip" install -q $FRAMEWORK_PINS $FRAMEWORK_EXTRAS
+  "$FRAMEWORKS_VENV/bin/pip" install -q --no-deps ./python   # the package installs (tests import this checkout's)
+  echo "$FRAMEWORK_PINS $FRAMEWORK_EXTRAS" > "$FRAMEWORKS_VENV/.pins"
 fi

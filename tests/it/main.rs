@@ -8,6 +8,7 @@ mod crash;
 mod demo;
 mod env_rules;
 mod faults;
+mod frameworks;
 mod fetch;
 #[cfg(feature = "train")]
 mod model_chat;

@@ -1,5 +1,6 @@
 //! `webtape serve`: an axum app over an [`Environment`] that speaks the protocols existing trainers use
-//! (`/retrieve` for Search-R1 / veRL, `/search` for Serper clients, `/browse`), with a body size limit, a
+//! (`/retrieve` for Search-R1 / veRL, `/search` for Serper clients, `/browse`, `/tools/{name}` for the Python
+//! package's veRL / SkyRL / TRL tools, `/mcp`), with a body size limit, a
 //! concurrency limit answered by 429 + `Retry-After`, metrics, and graceful shutdown. Error → status mapping
 //! lives only here.
 pub mod auth;

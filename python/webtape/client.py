@@ -54,6 +54,7 @@ class WebtapeClient:
 
     max_retries: retries after the first try (so at most max_retries + 1 requests per call).
     backoff: the first wait when the server gives no `Retry-After` (doubled each retry); max_wait caps any wait.
+    token: the server's bearer token (default `$WEBTAPE_TOKEN`), needed by a server bound beyond loopback.
     """
 
     def __init__(
@@ -63,12 +64,14 @@ class WebtapeClient:
         max_retries: int = 8,
         backoff: float = 0.5,
         max_wait: float = 30.0,
+        token: Optional[str] = None,
     ):
         self.url = (url or default_url()).rstrip("/")
         self.timeout = timeout
         self.max_retries = max_retries
         self.backoff = backoff
         self.max_wait = max_wait
+        self.token = token if token is not None else os.environ.get("WEBTAPE_TOKEN")
         self.retries = 0  # retries made so far (all calls), for metrics and tests
         self._local = threading.local()
 
@@ -81,6 +84,8 @@ class WebtapeClient:
     def request(self, method: str, path: str, body: Any = None, episode: Optional[str] = None) -> requests.Response:
         """One request with bounded retries; the final response (any status below 500 other than 429)."""
         headers = {"x-webtape-episode": episode} if episode else {}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
         last = "no attempt"
         for attempt in range(self.max_retries + 1):
             wait = min(self.backoff * (2**attempt), self.max_wait)

@@ -9,7 +9,7 @@ closes its oldest episodes on the server once more than `max_open_episodes` are 
 trajectory ends).
 
 Tool config (`config:` in the YAML): `url` (default `$WEBTAPE_URL` or http://127.0.0.1:8000), `timeout`,
-`max_retries`, `max_retry_wait`, `max_open_episodes`.
+`max_retries`, `max_retry_wait`, `max_open_episodes`, `token` (default `$WEBTAPE_TOKEN`: a shared server's token).
 """
 from __future__ import annotations
 
@@ -60,6 +60,7 @@ def _shared(config: dict) -> tuple:
                 timeout=float(config.get("timeout", 120)),
                 max_retries=int(config.get("max_retries", 8)),
                 max_wait=float(config.get("max_retry_wait", 30)),
+                token=config.get("token"),
             )
             _SHARED[url] = (client, _OpenEpisodes(client, int(config.get("max_open_episodes", 16384))))
         return _SHARED[url]

@@ -79,6 +79,7 @@ fn clients_retry_busy_servers_within_bounds() {
     eprintln!("{v}");
     assert_eq!((v["answer"].as_str(), v["retries"].as_u64()), (Some("[]"), Some(2 + 3)), "{v}");
     assert!(v["waited"].as_f64().unwrap() >= 1.0, "Retry-After: 1 was honoured: {v}");
+    assert_eq!(v["auth"], json!(["Bearer a-token-of-sixteen-chars"]), "every request carries the token: {v}");
     assert!(
         v["gave_up"].as_str().unwrap().contains("after 4 tries") && v["gave_up"].as_str().unwrap().contains("429"),
         "{v}"

@@ -18,7 +18,7 @@ seen = []
 class Busy(BaseHTTPRequestHandler):
     def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        seen.append((self.path, self.headers.get("x-webtape-episode"), time.monotonic()))
+        seen.append((self.path, self.headers.get("Authorization"), time.monotonic()))
         n = sum(1 for p, _, _ in seen if p == self.path)
         if self.path == "/tools/web_search":
             status, headers, body = [(429, {"Retry-After": "1"}, {"error": "busy"}), (503, {}, {"error": "down"})][n - 1] \
@@ -47,7 +47,7 @@ os.environ["WEBTAPE_URL"] = url
 
 from webtape.client import WebtapeClient, WebtapeError  # noqa: E402
 
-client = WebtapeClient(url, backoff=0.05, max_retries=3)
+client = WebtapeClient(url, backoff=0.05, max_retries=3, token="a-token-of-sixteen-chars")
 t0 = time.monotonic()
 answer = client.search(["q"], episode="e1")
 waited = time.monotonic() - t0
@@ -57,6 +57,7 @@ try:
 except WebtapeError as e:
     gave_up = str(e)
 bad = client.call_tool("fetch", {}, episode="e1")
+auth = sorted({a for _, a, _ in seen})
 
 seen.clear()
 from verl.tools.tool_registry import initialize_tools_from_config  # noqa: E402
@@ -73,6 +74,6 @@ async def through_verl():
 
 verl_answer = asyncio.run(through_verl())
 print(json.dumps({
-    "answer": answer, "waited": waited, "retries": client.retries, "gave_up": gave_up, "bad_call": bad,
+    "answer": answer, "auth": auth, "waited": waited, "retries": client.retries, "gave_up": gave_up, "bad_call": bad,
     "verl_answer": verl_answer, "verl_requests": len(seen), "verl_waited": seen[-1][2] - seen[0][2],
 }))

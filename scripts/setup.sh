@@ -59,10 +59,11 @@ fi
 
 # The frameworks the Python package (python/, `webtape`) plugs into, pinned, in their own virtual environment (not the
 # system Python the other tests use; torch and transformers come from the system site-packages). cachetools and
-# fastapi: veRL's agent loop imports them without declaring them.
+# fastapi: veRL's agent loop imports them without declaring them. ray: veRL's runtime (the veRL test starts a local
+# CPU-only one), pinned to what veRL 0.9.1 resolved to.
 FRAMEWORKS_VENV=${FRAMEWORKS_VENV:-target/pyenv-frameworks}
 FRAMEWORK_PINS="verl==0.9.1 skyrl-gym==0.4.0 trl==1.16.0"
-FRAMEWORK_EXTRAS="cachetools==8.0.2 fastapi==0.165.0 requests pyarrow"
+FRAMEWORK_EXTRAS="cachetools==8.0.2 fastapi==0.165.0 ray==2.60.0 requests pyarrow"
 if [[ "$(cat "$FRAMEWORKS_VENV/.pins" 2>/dev/null)" != "$FRAMEWORK_PINS $FRAMEWORK_EXTRAS" ]]; then
   echo "setup: creating $FRAMEWORKS_VENV with $FRAMEWORK_PINS (a few minutes)"
   rm -rf "$FRAMEWORKS_VENV"

@@ -1,6 +1,7 @@
 //! The Python package (`python/`, importable as `webtape`) inside the frameworks people train with at scale, each
 //! through its own code paths against a real `webtape serve` on loopback: veRL's tool registry and tool agent loop,
-//! SkyRL-gym's registry, TRL's environment contract; DeepResearcher's reward in Python equal to ours bit for bit;
+//! in-process and inside an actor of a local CPU-only Ray; SkyRL-gym's registry; TRL's `GRPOTrainer` built with our
+//! `environment_factory`, training one step on CPU; DeepResearcher's reward in Python equal to ours bit for bit;
 //! question files converted to veRL parquet and read back by webtape. The frameworks live in their own virtual
 //! environment (`scripts/setup.sh` makes it at `target/pyenv-frameworks`, pinned versions); a missing one fails.
 use std::path::{Path, PathBuf};
@@ -56,7 +57,7 @@ fn served(tmp: &Path) -> (ServeProc, PathBuf, PathBuf) {
 }
 
 #[test]
-fn verl_tools_load_from_the_recipe_config_and_keep_episodes_per_trajectory() {
+fn verl_tools_load_from_the_recipe_config_keep_episodes_per_trajectory_and_run_in_a_ray_actor() {
     let tmp = tempdir();
     let (srv, _, parquet) = served(tmp.path());
     let config = root().join("configs/verl/tool_config.yaml");
@@ -71,6 +72,12 @@ fn verl_tools_load_from_the_recipe_config_and_keep_episodes_per_trajectory() {
     assert_eq!(v["episode_calls"], 2, "one search query and one page in the trajectory's episode: {v}");
     assert_eq!(v["default_length_truncates"], true, "veRL's default 256 characters cut observations: {v}");
     assert_eq!((v["reward_right"].as_f64(), v["reward_wrong"].as_f64()), (Some(1.0), Some(-1.0)), "{v}");
+    // At scale veRL runs the tool agent loop in Ray actors: the same config, loaded in a worker process of a local
+    // Ray, gives the same observations for the same calls.
+    assert_eq!((v["ray_other_process"].as_bool(), v["ray_url"].as_str()), (Some(true), Some(srv.url.as_str())), "{v}");
+    assert_eq!(v["ray_search_equals_in_process"], true, "{v}");
+    assert_eq!(v["ray_browse_equals_in_process"], true, "{v}");
+    assert_eq!(v["ray_episode_calls"], 2, "the actor's trajectory is one episode on the server: {v}");
 }
 
 #[test]
@@ -103,16 +110,37 @@ fn skyrl_env_from_the_registry_completes_an_episode_with_reward_one() {
 }
 
 #[test]
-fn trl_environment_exposes_the_two_tools_and_runs_a_scripted_episode() {
+fn trl_grpo_trainer_builds_our_environment_discovers_its_tools_and_trains_a_step() {
     let tmp = tempdir();
     let (srv, _, parquet) = served(tmp.path());
     let v = run_py("frameworks_trl.py", &[&srv.url, s(&parquet)]);
     eprintln!("{v}");
-    assert_eq!(v["tools"], json!(["browse_webpage", "web_search"]), "{v}");
-    assert_eq!(v["schema_params"], json!({"browse_webpage": ["url_list"], "web_search": ["query"]}), "{v}");
+    assert_eq!(v["tools"], json!(["browse_webpage", "web_search"]), "TRL's discovery on our class: {v}");
+    assert_eq!(
+        v["schema_params"],
+        json!({"browse_webpage": ["url_list"], "web_search": ["query"]}),
+        "the schemas TRL rendered into the prompt: {v}"
+    );
+    assert_eq!(v["envs_at_init"], 1, "GRPOTrainer probes one environment from the factory: {v}");
+    assert_eq!((v["envs"].as_u64(), v["envs_reset"].as_u64()), (Some(2), Some(2)), "one per rollout, reset: {v}");
+    assert_eq!(v["scripted_turns"], 3, "search, browse, answer: {v}");
+    assert_eq!((v["rollouts_with_calls"].as_u64(), v["episode_calls"].as_u64()), (Some(1), Some(2)), "{v}");
+    assert_eq!(v["tool_roles"], json!(["web_search", "browse_webpage"]), "TRL's tool loop called ours: {v}");
+    assert_eq!(v["observation_in_completion"], true, "{v}");
+    assert_eq!(
+        (v["tool_call_frequency"].as_f64(), v["tool_failure_frequency"].as_f64()),
+        (Some(1.0), Some(0.0)),
+        "{v}"
+    );
+    assert_eq!(v["reward_calls"], 1, "{v}");
+    assert_eq!(
+        v["rewards"],
+        json!([1.0, -1.0]),
+        "the scripted rollout answers right, the random one breaks format: {v}"
+    );
+    assert_eq!(v["loss_is_finite"], true, "{v}");
     assert_eq!((v["search_results"].as_u64(), v["browse_error"].clone()), (Some(10), Value::Null), "{v}");
     assert!(v["refused_error"].as_str().unwrap().contains("not in the latest search results"), "{v}");
-    assert_eq!(v["rewards"], json!([1.0, 0.0, -1.0]), "{v}");
 }
 
 /// Crafted responses: ASCII punctuation, Unicode case and spaces, split gold answers, broken tags.

@@ -1,17 +1,25 @@
 """veRL through its own code paths against a running `webtape serve`: the tool registry loads
 configs/verl/tool_config.yaml; ToolAgentLoop._call_tool (create -> execute(agent_data=...) -> release, then its
-response truncation) runs both tools for two trajectories; veRL's custom-reward loader loads webtape's reward.
+response truncation) runs both tools for two trajectories; veRL's custom-reward loader loads webtape's reward. Then
+the way veRL runs tools at scale: a local CPU-only Ray (loopback, no dashboard, no usage stats) and, inside a Ray
+actor (as veRL's AgentLoopWorker does), the tool registry loads the same config and runs search + browse for one
+trajectory; its observations must equal the in-process ones.
 
 usage: frameworks_verl.py SERVER_URL QUESTIONS.parquet TOOL_CONFIG.yaml   (prints a JSON summary)
 """
 import asyncio
 import json
 import os
+import shutil
 import sys
+import tempfile
+import time
 import uuid
 
 url, parquet, tool_config = sys.argv[1:4]
-os.environ["WEBTAPE_URL"] = url  # the YAML reads ${oc.env:WEBTAPE_URL,...}
+os.environ["WEBTAPE_URL"] = url  # the YAML reads ${oc.env:WEBTAPE_URL,...}; Ray's workers inherit it
+os.environ["RAY_USAGE_STATS_ENABLED"] = "0"  # Ray never phones home
+os.environ["RAY_DISABLE_IMPORT_WARNING"] = "1"
 
 import pyarrow.parquet as pq  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
@@ -56,7 +64,8 @@ async def main():
     searched = await call(loop, a, "web_search", {"query": [question]})
     results = json.loads(searched)
     first = results[0]["web_page_info_list"][0]["url"]
-    read = json.loads(await call(loop, a, "browse_webpage", {"url_list": [first]}))
+    read_text = await call(loop, a, "browse_webpage", {"url_list": [first]})
+    read = json.loads(read_text)
     refused = json.loads(await call(loop, b, "browse_webpage", {"url_list": [first]}))
     # Two calls in one trajectory share its episode; the other trajectory has its own.
     episode = a._webtape_episode
@@ -72,7 +81,7 @@ async def main():
     right = score(data_source=row["data_source"], solution_str=f"<think>x</think><answer>{first_gold}</answer>",
                   ground_truth=gold, extra_info=row["extra_info"])
     wrong = score(data_source=row["data_source"], solution_str="<think>x<answer>nope</answer>", ground_truth=gold)
-    print(json.dumps({
+    return searched, read_text, {
         "search_results": len(results[0]["web_page_info_list"]),
         "search_chars": len(searched),
         "search_equals_direct": searched == direct,
@@ -83,7 +92,60 @@ async def main():
         "default_length_truncates": "(truncated)" in truncated,
         "reward_right": right,
         "reward_wrong": wrong,
-    }))
+    }
 
 
-asyncio.run(main())
+searched, read, summary = asyncio.run(main())
+
+
+def in_ray(tool_config, row, question):
+    """Search + browse for one trajectory inside a Ray actor whose tools come from veRL's registry."""
+    import ray
+
+    @ray.remote(num_cpus=1)
+    class ToolWorker:
+        """What veRL's AgentLoopWorker holds for the tool agent loop: the registry's tools in a worker process."""
+
+        def __init__(self, tool_config):
+            from verl.tools.tool_registry import initialize_tools_from_config as load
+
+            self.loop = ToolAgentLoop.__new__(ToolAgentLoop)
+            self.loop.tools = {t.name: t for t in load(tool_config)}
+            self.loop.max_tool_response_length = 16384
+            self.loop.tool_response_truncate_side = "middle"
+
+        async def trajectory(self, row, question):
+            agent = AgentData(messages=list(row["prompt"]), image_data=None, video_data=None, audio_data=None,
+                              mm_processor_kwargs=None, metrics={}, request_id=uuid.uuid4().hex,
+                              tools_kwargs=row["extra_info"]["tools_kwargs"])
+            searched = await call(self.loop, agent, "web_search", {"query": [question]})
+            first = json.loads(searched)[0]["web_page_info_list"][0]["url"]
+            read = await call(self.loop, agent, "browse_webpage", {"url_list": [first]})
+            return {"pid": os.getpid(), "search": searched, "browse": read, "episode": agent._webtape_episode,
+                    "url": self.loop.tools["web_search"].client.url}
+
+    started = time.time()
+    session = tempfile.mkdtemp(prefix="wtray")  # short: Ray's socket paths must fit 107 bytes
+    ray.init(num_cpus=1, include_dashboard=False, _node_ip_address="127.0.0.1", _temp_dir=session,
+             log_to_driver=False, configure_logging=False)
+    try:
+        worker = ToolWorker.remote(tool_config)
+        out = ray.get(worker.trajectory.remote(row, question), timeout=120)
+    finally:
+        ray.shutdown()
+        shutil.rmtree(session, ignore_errors=True)
+    out["seconds"] = time.time() - started
+    return out
+
+
+remote = in_ray(tool_config, row, question)
+log = WebtapeClient(url).episode(remote["episode"])
+summary.update({
+    "ray_other_process": remote["pid"] != os.getpid(),
+    "ray_url": remote["url"],
+    "ray_search_equals_in_process": remote["search"] == searched,
+    "ray_browse_equals_in_process": remote["browse"] == read,
+    "ray_episode_calls": log["calls"] if log else None,
+    "ray_seconds": round(remote["seconds"], 1),
+})
+print(json.dumps(summary))

@@ -112,26 +112,34 @@ step "4b. SFT, then GRPO in replay: webtape train --config $CONFIG"
 
 step "5. evaluation on the held-out questions (greedy; their subjects were never trained on)"
 FINAL=$(printf '%s/step-%06d' "$RUN" "$STEPS")
-for name in base sft "$(basename "$FINAL")"; do
+# Every saved GRPO checkpoint ([train] save_every), so the held-out F1 is seen along the run, not only at its end.
+CHECKPOINTS=$(cd "$RUN" && ls -d step-* | sort)
+for name in base sft $CHECKPOINTS; do
   echo "-- $name"
   model="$RUN/$name"; [[ $name == base ]] && model=$MODEL
   "$BIN" eval --config "$CONFIG" --model "$model" --out "$RUN/eval-$name" | tee "$RUN/eval-$name.log"
 done
-python3 - "$RUN" "$(basename "$FINAL")" <<'EOF'
+python3 - "$RUN" $CHECKPOINTS <<'EOF'
 import csv, sys
-run, final = sys.argv[1], sys.argv[2]
+run, steps = sys.argv[1], sys.argv[2:]
 def row(name):
     return next(r for r in csv.DictReader(open(f"{run}/eval-{name}/table.csv")) if r["dataset"] == "all")
-rows = [("base (other worlds only)", row("base")), ("SFT", row("sft")), (f"GRPO ({final})", row(final))]
+rows = [("base (other worlds only)", row("base")), ("SFT", row("sft"))]
+rows += [(f"GRPO, step {int(s.split('-')[1])}", row(s)) for s in steps]
 print("\n| checkpoint | F1 | EM | format errors | tool calls | copy rate |\n|---|---:|---:|---:|---:|---:|")
 for name, r in rows:
     copy = f"{float(r['copy_rate']):.3f}" if r["copy_rate"] else "-"
     print(f"| {name} | {float(r['f1']):.3f} | {float(r['em']):.3f} | {float(r['format_errors']):.3f} | {float(r['tool_calls']):.2f} | {copy} |")
-print(f"\nGRPO - SFT test F1: {float(rows[2][1]['f1']) - float(rows[1][1]['f1']):+.3f}")
+print(f"\nGRPO - SFT test F1: {float(rows[-1][1]['f1']) - float(rows[1][1]['f1']):+.3f}")
 EOF
 
 step "6. a live run made replayable: $LIVE_STEPS GRPO steps from $(basename "$FINAL") against the live sim web (faults on), recorded into $SNAP-live; then replayed with the web stopped"
-LIVE=(--set "model.path=$FINAL" --set "env.snapshot=$SNAP-live" --set train.sft_steps=0 --set "train.steps=$LIVE_STEPS")
+START=$FINAL
+if [[ -f "$FINAL/adapter_config.json" ]]; then  # a LoRA run: fold the adapter into a full checkpoint to start from
+  START=$RUN/final-merged
+  "$BIN" model merge --adapter "$FINAL" --out "$START" > /dev/null
+fi
+LIVE=(--set "model.path=$START" --set "env.snapshot=$SNAP-live" --set train.sft_steps=0 --set "train.steps=$LIVE_STEPS")
 start_sim "$RUN/sim-live.log" --faults too-many,server-error,slow --fault-rate 0.3 --slow-ms 300 --retry-after 1
 trap 'kill $SIM 2>/dev/null || true' EXIT
 SERPER_API_KEY=demo "$BIN" train --config "$CONFIG" "${LIVE[@]}" --run-dir "$RUN/live-record" --mode record \
@@ -142,15 +150,17 @@ trap - EXIT
 echo "sim web stopped; replaying $SNAP-live"
 "$BIN" train --config "$CONFIG" "${LIVE[@]}" --run-dir "$RUN/live-replay" | tee "$RUN/live-replay.log"
 python3 - "$RUN" "$LIVE_STEPS" "$faults" <<'EOF'
-import hashlib, json, re, sys
+import hashlib, json, os, re, sys
 run, steps, faults = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 def metrics(name):
     rows = [json.loads(l) for l in open(f"{run}/{name}/metrics.jsonl")]
     return [{k: v for k, v in r.items() if not k.startswith("env_")} for r in rows]
 def digest(name):
     return re.search(r"run digest (\S+)", open(f"{run}/{name}.log").read()).group(1)
-def weights(name):
-    return hashlib.sha256(open(f"{run}/{name}/step-{steps:06d}/model.safetensors", "rb").read()).hexdigest()[:16]
+def weights(name):  # the full weights, or a LoRA run's adapter
+    step = f"{run}/{name}/step-{steps:06d}"
+    path = f"{step}/model.safetensors" if os.path.exists(f"{step}/model.safetensors") else f"{step}/adapter_model.safetensors"
+    return hashlib.sha256(open(path, "rb").read()).hexdigest()[:16]
 rec, rep = metrics("live-record"), metrics("live-replay")
 print(f"\n| step | reward (record) | reward (replay) | F1 (record) | F1 (replay) | tool calls | KL |\n|---:|---:|---:|---:|---:|---:|---:|")
 for a, b in zip(rec, rep):
@@ -164,7 +174,8 @@ EOF
 
 step "7. digests (a second run prints the same)"
 echo "training run digest: $(grep -o 'run digest .*' "$RUN/train.log" | cut -d' ' -f3)"
-echo "metrics + checkpoint + eval digest: $(cat "$RUN/metrics.jsonl" "$FINAL/model.safetensors" "$RUN"/eval-*/trajectories.jsonl | sha256sum | cut -c1-16)"
+WEIGHTS=$FINAL/model.safetensors; [[ -f "$WEIGHTS" ]] || WEIGHTS=$FINAL/adapter_model.safetensors
+echo "metrics + checkpoint + eval digest: $(cat "$RUN/metrics.jsonl" "$WEIGHTS" "$RUN"/eval-*/trajectories.jsonl | sha256sum | cut -c1-16)"
 echo "live segment digest: $(grep -o 'run digest .*' "$RUN/live-replay.log" | cut -d' ' -f3)"
 echo "curves: $RUN/curves.png"
 echo "done in $((SECONDS - started)) s"

@@ -136,15 +136,17 @@ pub fn running_mean(points: &[(f64, f64)], window: usize) -> Vec<(f64, f64)> {
 /// and its running mean over the last [`SMOOTHING`] steps (thick), as RL papers plot their curves.
 pub fn plot(metrics: &[StepMetrics], out: &Path) -> Result<()> {
     let err = |e: String| Error::Config(format!("plotting {}: {e}", out.display()));
-    let root = BitMapBackend::new(out, (1200, 800)).into_drawing_area();
+    let root = BitMapBackend::new(out, (1200, 1200)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
-    let panels: [Series; 4] = [
+    let panels: [Series; 6] = [
         ("reward (mean)", |m| m.reward_mean),
         ("F1", |m| m.f1),
-        ("KL to reference", |m| m.kl),
         ("tool calls per rollout", |m| m.tool_calls),
+        ("format errors (share of rollouts)", |m| m.format_error_rate),
+        ("KL to reference (0 when kl_coef = 0)", |m| m.kl),
+        ("response tokens per rollout", |m| m.response_tokens),
     ];
-    for (area, (name, get)) in root.split_evenly((2, 2)).iter().zip(panels) {
+    for (area, (name, get)) in root.split_evenly((3, 2)).iter().zip(panels) {
         draw_panel(area, metrics, name, get).map_err(err)?;
     }
     root.present().map_err(|e| err(e.to_string()))

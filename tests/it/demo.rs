@@ -13,8 +13,15 @@ const ENTITIES: &str = "24";
 fn small_config(dir: &Path) -> std::path::PathBuf {
     let base = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/demo.toml")).unwrap();
     let mut text = String::new();
+    let mut section = String::new();
     for line in base.lines() {
-        let line = match line.split('=').next().unwrap_or("").trim() {
+        if line.starts_with('[') {
+            section = line.trim().to_string();
+        }
+        let key = line.split('=').next().unwrap_or("").trim();
+        // Only the top level and [data]/[env]/[train] keys are sized down; `[lora] sft` is a switch, not a path.
+        let key = if section == "[lora]" { "" } else { key };
+        let line = match key {
             "run_dir" => format!("run_dir = \"{}\"", s(&dir.join("run"))),
             "train" => format!("train = \"{}\"", s(&dir.join("run/train.jsonl"))),
             "test" => format!("test = \"{}\"", s(&dir.join("run/test.jsonl"))),

@@ -11,10 +11,13 @@ use webtape::snapshot::{self, JsonlOptions, Snapshot, SnapshotWriter};
 pub enum SnapshotCommand {
     /// Create an empty snapshot folder.
     Create { dir: PathBuf },
-    /// Import WARC 1.0/1.1 files (plain, or gzip per record) into a snapshot, creating it if needed.
+    /// Import WARC 1.0/1.1 or legacy ARC v1 files (plain, or gzip per record) into a snapshot, creating it if needed.
     ///
     /// response, resource and revisit records become page captures; request, metadata and warcinfo records are
-    /// passed over. Malformed records are skipped and counted; good records are always kept.
+    /// passed over. ARC files (told by their first bytes, `filedesc://...`) become page captures with their HTTP
+    /// status. Malformed records are skipped and counted; good records are always kept. A record whose
+    /// Content-Length is wrong but which is whole up to the next record is kept, and so is a body whose chunked
+    /// encoding is broken (as sent); both are counted as warnings.
     ImportWarc {
         dir: PathBuf,
         #[arg(required = true)]
@@ -165,6 +168,9 @@ fn print_import(report: &snapshot::ImportReport) -> ExitCode {
     println!("{report}");
     for example in &report.skip_examples {
         eprintln!("skipped: {example}");
+    }
+    for example in &report.warning_examples {
+        eprintln!("kept with a warning: {example}");
     }
     if report.failed_files.is_empty() {
         ExitCode::SUCCESS

@@ -41,10 +41,9 @@ pub fn parse_response(message: &[u8]) -> Result<HttpResponse, String> {
     let mut body = message[header_len..].to_vec();
     let chunked = response.header("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
     if chunked {
-        match dechunk(&body) {
-            Ok(b) => body = b,
-            Err(e) => response.note = Some(format!("chunked encoding: {e}")),
-        }
+        let (decoded, broken) = dechunk(&body);
+        body = decoded;
+        response.note = broken.map(|e| format!("broken chunked encoding: {e} (the rest of the body kept as sent)"));
     }
     let encoding = response.header("content-encoding").map(|v| v.trim().to_ascii_lowercase());
     if let Some(enc) = encoding.filter(|e| !e.is_empty() && e != "identity") {
@@ -89,24 +88,32 @@ pub fn parse_head(message: &[u8]) -> Result<Head, String> {
     }
 }
 
-fn dechunk(mut data: &[u8]) -> Result<Vec<u8>, String> {
+/// De-chunks a body the way warcio does: chunks up to a size line that cannot be read, then the rest of the
+/// body as sent from that line on; a chunk cut short keeps what is there. The second value says what was broken.
+fn dechunk(mut data: &[u8]) -> (Vec<u8>, Option<String>) {
     let mut out = Vec::with_capacity(data.len());
-    loop {
-        let line_end = memchr::memchr(b'\n', data).ok_or("missing chunk size line")?;
-        let line = std::str::from_utf8(&data[..line_end]).map_err(|_| "chunk size is not text")?;
-        let size_text = line.trim().split(';').next().unwrap_or("");
-        let size = usize::from_str_radix(size_text, 16).map_err(|_| format!("bad chunk size {size_text:?}"))?;
-        data = &data[line_end + 1..];
+    while !data.is_empty() {
+        let line_end = memchr::memchr(b'\n', data);
+        let line = line_end.map_or(data, |i| &data[..i]);
+        let size_text = std::str::from_utf8(line).unwrap_or("").trim().split(';').next().unwrap_or("").trim();
+        let Some(size) = usize::from_str_radix(size_text, 16).ok().filter(|_| line_end.is_some()) else {
+            let shown = String::from_utf8_lossy(&line[..line.len().min(20)]).into_owned();
+            out.extend_from_slice(data);
+            return (out, Some(format!("bad chunk size {shown:?}")));
+        };
+        data = &data[line_end.map_or(data.len(), |i| i + 1)..];
         if size == 0 {
-            return Ok(out);
+            return (out, None);
         }
         if data.len() < size {
-            return Err(format!("chunk of {size} bytes but only {} left", data.len()));
+            out.extend_from_slice(data);
+            return (out, Some(format!("chunk of {size} bytes but only {} left", data.len())));
         }
         out.extend_from_slice(&data[..size]);
         data = &data[size..];
         data = data.strip_prefix(b"\r\n").or_else(|| data.strip_prefix(b"\n")).unwrap_or(data);
     }
+    (out, None)
 }
 
 fn decode_content(encoding: &str, body: &[u8]) -> Result<(Vec<u8>, bool), String> {

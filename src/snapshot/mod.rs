@@ -1,5 +1,6 @@
 //! Snapshots: a RocksDB database of captures (search answers, pages, bodies, extracted text, reader outputs)
 //! indexed by tantivy, with WARC and JSONL import/export. See the crate docs for the folder layout.
+mod arc;
 pub mod canon;
 mod digest;
 mod export_text;
@@ -19,6 +20,7 @@ mod verify;
 mod warc_export;
 mod warc_import;
 mod warc_read;
+mod warc_stream;
 pub mod when;
 mod writer;
 

@@ -22,6 +22,10 @@ pub struct ImportReport {
     pub skipped: BTreeMap<String, u64>,
     /// The first few skips, with file and position.
     pub skip_examples: Vec<String>,
+    /// Records kept although something in them was wrong (a wrong length, a broken chunked body), by reason.
+    pub warnings: BTreeMap<String, u64>,
+    /// The first few warnings, with file and position.
+    pub warning_examples: Vec<String>,
 }
 
 impl ImportReport {
@@ -30,6 +34,14 @@ impl ImportReport {
         *self.skipped.entry(reason_class(reason)).or_default() += 1;
         if self.skip_examples.len() < MAX_EXAMPLES {
             self.skip_examples.push(format!("{source} at {position}: {reason}"));
+        }
+    }
+
+    /// Counts one record kept with a warning at `position` of `source`.
+    pub fn warn(&mut self, source: &str, position: u64, reason: &str) {
+        *self.warnings.entry(reason_class(reason)).or_default() += 1;
+        if self.warning_examples.len() < MAX_EXAMPLES {
+            self.warning_examples.push(format!("{source} at {position}: {reason}"));
         }
     }
 
@@ -64,6 +76,11 @@ impl fmt::Display for ImportReport {
         if !self.skipped.is_empty() {
             let reasons: Vec<String> = self.skipped.iter().map(|(r, n)| format!("{n} {r}")).collect();
             write!(f, " ({})", reasons.join("; "))?;
+        }
+        if !self.warnings.is_empty() {
+            let n: u64 = self.warnings.values().sum();
+            let reasons: Vec<String> = self.warnings.iter().map(|(r, n)| format!("{n} {r}")).collect();
+            write!(f, ", {n} kept with warnings ({})", reasons.join("; "))?;
         }
         if self.duplicates > 0 {
             write!(f, ", {} already present", self.duplicates)?;

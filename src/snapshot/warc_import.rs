@@ -1,6 +1,8 @@
 //! `snapshot import-warc`: WARC response, resource and revisit records become page captures (revisits resolved
 //! to the payload they refer to); request, metadata and warcinfo records are passed over. Malformed records
-//! are skipped and counted; every good record is kept. Extraction runs in parallel, writes stay in file order.
+//! are skipped and counted; every good record is kept. ARC records arrive as the WARC records they stand for;
+//! records kept despite a wrong length or a broken chunked body are counted as warnings. Extraction runs in
+//! parallel, writes stay in file order.
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -22,7 +24,7 @@ const BATCH_BYTES: usize = 64 << 20;
 
 /// What one WARC record turns into.
 enum Converted {
-    Page { page: Box<PreparedPage>, payload_digest: Option<String> },
+    Page { page: Box<PreparedPage>, payload_digest: Option<String>, warnings: Vec<String> },
     Revisit { capture: Box<PageCapture>, payload_digest: Option<String>, refers_to: Option<(String, String)> },
     Ignored(String),
     Skipped(String),
@@ -117,8 +119,11 @@ fn write_batch(
         .collect();
     for (offset, c) in converted {
         match c {
-            Converted::Page { page, payload_digest } => {
+            Converted::Page { page, payload_digest, warnings } => {
                 report.records += 1;
+                for w in &warnings {
+                    report.warn(name, offset, w);
+                }
                 resolver.remember(&page, payload_digest);
                 report.count(writer.put_prepared(*page, "warc")?);
             }
@@ -147,6 +152,10 @@ fn write_batch(
 
 fn convert(r: &RawRecord) -> Converted {
     match convert_inner(r) {
+        Ok(Converted::Page { page, payload_digest, mut warnings }) => {
+            warnings.extend(r.warning.clone());
+            Converted::Page { page, payload_digest, warnings }
+        }
         Ok(c) => c,
         Err(reason) => Converted::Skipped(reason),
     }
@@ -169,7 +178,7 @@ fn convert_inner(r: &RawRecord) -> std::result::Result<Converted, String> {
             serde_json::from_slice(&r.block).map_err(|e| format!("webtape capture record: {e}"))?;
         capture.url = url;
         let page = PreparedPage::new(capture, None, None).map_err(|e| e.to_string())?;
-        return Ok(Converted::Page { page: Box::new(page), payload_digest: None });
+        return Ok(Converted::Page { page: Box::new(page), payload_digest: None, warnings: Vec::new() });
     }
     let mut capture = PageCapture {
         final_url: url.clone(),
@@ -199,8 +208,10 @@ fn convert_inner(r: &RawRecord) -> std::result::Result<Converted, String> {
         let refers_to = refers_to.map(|(u, d)| (u.trim_matches(|c| c == '<' || c == '>').to_string(), d.to_string()));
         return Ok(Converted::Revisit { capture: Box::new(capture), payload_digest, refers_to });
     }
+    let mut warnings = Vec::new();
     let body = if kind == "response" && is_http {
         let response = http::parse_response(&r.block)?;
+        warnings.extend(response.note.clone());
         capture.status = Some(response.status);
         capture.content_type = response.header("content-type").map(str::to_string);
         capture.headers = response.kept_headers();
@@ -211,7 +222,7 @@ fn convert_inner(r: &RawRecord) -> std::result::Result<Converted, String> {
         r.block.clone()
     };
     let page = PreparedPage::new(capture, Some(&body), None).map_err(|e| e.to_string())?;
-    Ok(Converted::Page { page: Box::new(page), payload_digest })
+    Ok(Converted::Page { page: Box::new(page), payload_digest, warnings })
 }
 
 /// WARC-Date in RFC 3339 UTC, fractional seconds kept only when present.

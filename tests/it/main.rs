@@ -1,4 +1,5 @@
 //! Integration tests, compiled as one binary: each module is a user story told through the CLI or the public API.
+mod arc_import;
 mod bad_input;
 mod cli;
 mod common;

@@ -88,9 +88,20 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
+            if disk_full(&format!("{e:#}")) {
+                eprintln!(
+                    "error: the disk is full (no space left on the device holding the files named above). Nothing \
+                     already written is lost: free space, then rerun the same command (or `webtape snapshot repair`)."
+                );
+            }
             ExitCode::FAILURE
         }
     }
+}
+
+/// Whether an error message says the filesystem is out of space (ENOSPC, or RocksDB's and tantivy's words for it).
+fn disk_full(message: &str) -> bool {
+    message.contains("No space left on device") || message.contains("os error 28") || message.contains("ENOSPC")
 }
 
 fn run(command: Command) -> Result<ExitCode> {

@@ -7,6 +7,7 @@ mod corruption;
 mod crash;
 #[cfg(feature = "train")]
 mod demo;
+mod durability;
 mod env_rules;
 mod faults;
 mod frameworks;

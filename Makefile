@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 export LIBTORCH_USE_PYTORCH := 1
 
-.PHONY: deps deps-bench test demo demo-warc bench clean-demo
+.PHONY: deps deps-bench test fuzz demo demo-warc bench clean-demo
 
 deps:
 	@bash scripts/setup.sh
@@ -15,6 +15,13 @@ test: deps
 	cargo build --bins
 	cargo test --no-run --benches
 	cargo test --no-fail-fast
+
+# Mutation fuzzing of every parser that sees outside bytes (stable Rust, tests/fuzz/): FUZZ_SECONDS per target,
+# FUZZ_SEED to repeat a run, FUZZ_TARGETS=warc,html to choose. Crashing inputs land in fuzz/regressions/.
+FUZZ_SECONDS ?= 600
+FUZZ_CARGO_FLAGS ?= --release
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) cargo test $(FUZZ_CARGO_FLAGS) --test fuzz -- --ignored --nocapture
 
 demo: deps
 	cargo build --release --bin webtape

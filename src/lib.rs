@@ -20,6 +20,7 @@
 //! | [`server`] | `webtape serve`: `/retrieve`, `/search`, `/browse`, `/healthz`, `/metrics` over an environment |
 //! | [`model`] | the policy: Qwen2/Qwen3/Llama checkpoints in tch, tokenizer, chat template, batched sampling |
 //! | [`agent`] | what rollouts ask of a policy ([`agent::generator::Generator`]), free of tensor types |
+//! | [`fuzz`] | one entry per parser that sees outside bytes, for the fuzz harness (`tests/fuzz/`, `make fuzz`) |
 //! | [`recorder`] | question file → provider → pages → snapshot; concurrent and resumable |
 //! | `torch_info` | \[train\] libtorch / CUDA status for `webtape doctor` |
 //!
@@ -43,6 +44,7 @@ pub mod data;
 pub mod env;
 pub mod error;
 pub mod extract;
+pub mod fuzz;
 pub mod model;
 pub mod progress;
 pub mod recorder;

@@ -1,0 +1,87 @@
+//! Runs one input through a target and says whether it crashed: a panic anywhere (caught here or on another
+//! thread, seen by a process-wide panic hook) or a [`Verdict::Broken`] property. Panics inside the PDF crates are
+//! not counted: `extract_pdf` catches those on purpose (the page keeps its bytes and gets no text).
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, Once};
+
+use webtape::fuzz::{Scratch, Target, Verdict};
+
+static PANICS: AtomicU64 = AtomicU64::new(0);
+static LAST_PANIC: Mutex<String> = Mutex::new(String::new());
+
+/// What one run did.
+pub enum Outcome {
+    Ok(Verdict),
+    Crash(String),
+}
+
+/// Installs (once) the hook that counts panics, silently; the message is kept for the report.
+pub fn install_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            let location = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+            if ["pdf-extract", "pdf_extract", "lopdf"].iter().any(|c| location.contains(c)) {
+                return;
+            }
+            let message = info
+                .payload()
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            PANICS.fetch_add(1, Ordering::SeqCst);
+            if let Ok(mut last) = LAST_PANIC.lock() {
+                *last = format!("panicked at {location}: {message}");
+            }
+        }));
+    });
+}
+
+/// Runs `data` through `target`.
+pub fn run(target: Target, scratch: &mut Scratch, data: &[u8]) -> Outcome {
+    let before = PANICS.load(Ordering::SeqCst);
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| target.run(scratch, data)));
+    let panicked = PANICS.load(Ordering::SeqCst) != before || result.is_err();
+    if panicked {
+        let last = LAST_PANIC.lock().map(|s| s.clone()).unwrap_or_default();
+        return Outcome::Crash(if last.is_empty() { "panicked".into() } else { last });
+    }
+    match result {
+        Ok(Verdict::Broken(why)) => Outcome::Crash(format!("property failed: {why}")),
+        Ok(v) => Outcome::Ok(v),
+        Err(_) => Outcome::Crash("panicked".into()),
+    }
+}
+
+/// The repository root (where `fuzz/` lives).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The files of `fuzz/<kind>/<target>/`, sorted by name (none when the folder is missing).
+pub fn inputs(kind: &str, target: Target) -> Vec<(PathBuf, Vec<u8>)> {
+    let dir = root().join("fuzz").join(kind).join(target.name());
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect(),
+        Err(_) => Vec::new(),
+    };
+    files.sort();
+    files.into_iter().filter_map(|p| std::fs::read(&p).ok().map(|d| (p, d))).collect()
+}
+
+/// Saves a crashing input as `fuzz/regressions/<target>/<prefix>-<blake3 prefix>`; returns its path.
+pub fn save_regression(target: Target, prefix: &str, data: &[u8]) -> PathBuf {
+    let dir = root().join("fuzz/regressions").join(target.name());
+    let _ = std::fs::create_dir_all(&dir);
+    let path = dir.join(format!("{prefix}-{}", &blake3::hash(data).to_hex()[..16]));
+    let _ = std::fs::write(&path, data);
+    path
+}
+
+/// A short relative name for reports.
+pub fn short(path: &Path) -> String {
+    path.strip_prefix(root()).unwrap_or(path).display().to_string()
+}

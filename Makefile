@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 export LIBTORCH_USE_PYTORCH := 1
 
-.PHONY: deps deps-bench test fuzz demo demo-warc bench clean-demo
+.PHONY: deps deps-bench test fuzz demo demo-warc bench bench-quality clean-demo
 
 deps:
 	@bash scripts/setup.sh
@@ -38,6 +38,11 @@ bench: deps-bench
 	bash scripts/bench_record.sh
 	bash scripts/bench_serve.sh
 	cargo bench --bench snapshot_ops
+
+# Retrieval quality of the BM25 fallback vs bm25s (Pyserini when it runs) on the Rust docs and a sim JSONL corpus.
+bench-quality: deps-bench
+	cargo build --release --bin webtape
+	bash scripts/bench_quality.sh
 
 clean-demo:
 	rm -rf snapshots/demo runs/demo bench-out

@@ -46,7 +46,7 @@ impl SnapshotWriter {
     pub fn open(dir: &Path) -> Result<SnapshotWriter> {
         let manifest = Manifest::read(dir)?;
         let store = Store::open_rw(&dir.join("db"), false)?;
-        let index = PageIndex::open(&dir.join("index"))?;
+        let index = open_or_replace_index(&dir.join("index"))?;
         let mut writer = Self::assemble(dir, store, index, manifest)?;
         if writer.index.commit_payload()?.as_deref() != Some(writer.state.index_payload().as_str()) {
             writer.rebuilt_on_open = Some(writer.rebuild_index()?);
@@ -259,6 +259,20 @@ impl SnapshotWriter {
     /// The snapshot folder.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+}
+
+/// Opens the index; one that cannot be opened (a damaged segment or meta file) is replaced by an empty one, which
+/// `open` then rebuilds from the database: the index is derived data. Only called with the database lock held,
+/// so no other writer is using it.
+fn open_or_replace_index(index_dir: &Path) -> Result<PageIndex> {
+    match PageIndex::open(index_dir) {
+        Ok(index) => Ok(index),
+        Err(_) => {
+            std::fs::remove_dir_all(index_dir).map_err(|e| Error::io(index_dir, e))?;
+            std::fs::create_dir_all(index_dir).map_err(|e| Error::io(index_dir, e))?;
+            PageIndex::create(index_dir)
+        }
     }
 }
 

@@ -8,6 +8,7 @@ mod crash;
 #[cfg(feature = "train")]
 mod demo;
 mod durability;
+mod durability_serve;
 mod env_rules;
 mod faults;
 mod frameworks;

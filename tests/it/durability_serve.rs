@@ -106,7 +106,10 @@ fn read_only_snapshot_is_served_by_two_processes() {
 }
 
 /// Clients asking `/search` with unique queries until the server dies; returns every (query, answer) received.
-fn load(url: &str, clients: usize, stop: Arc<Mutex<bool>>) -> Vec<std::thread::JoinHandle<Vec<(String, Vec<u8>)>>> {
+/// What one client received: (query, answer body) pairs.
+type Received = Vec<(String, Vec<u8>)>;
+
+fn load(url: &str, clients: usize, stop: Arc<Mutex<bool>>) -> Vec<std::thread::JoinHandle<Received>> {
     (0..clients)
         .map(|c| {
             let (url, stop) = (url.to_string(), stop.clone());

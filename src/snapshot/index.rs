@@ -71,7 +71,9 @@ impl PageIndex {
 
     /// Opens the index in `dir`.
     pub fn open(dir: &Path) -> Result<PageIndex> {
-        let index = Index::open_in_dir(dir).map_err(|e| index_error(dir, e))?;
+        // Through `IndexDir`, so a snapshot on a read-only filesystem opens (tantivy's reader takes a lock file).
+        let directory = super::ro_dir::IndexDir::open(dir).map_err(|e| index_error(dir, e.into()))?;
+        let index = Index::open(directory).map_err(|e| index_error(dir, e))?;
         Self::wrap(index, dir)
     }
 

@@ -11,6 +11,7 @@ mod manifest;
 mod merge;
 mod prepared;
 mod reader;
+mod ro_dir;
 mod rebuild;
 mod record;
 mod report;

@@ -9,6 +9,8 @@ mod crash;
 mod demo;
 mod durability;
 mod durability_serve;
+#[cfg(feature = "train")]
+mod durability_train;
 mod env_rules;
 mod faults;
 mod frameworks;

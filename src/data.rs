@@ -115,7 +115,31 @@ fn strings(v: &Value) -> Vec<String> {
     }
 }
 
+/// A parquet question file. The `parquet` crate panics on some damaged files (a negative column length in the
+/// footer, a page shorter than its header says), so the read is isolated: such a file is a clear error, not a crash.
 fn read_parquet(path: &Path) -> Result<Vec<Question>> {
+    quiet_parquet_panics();
+    std::panic::catch_unwind(|| read_parquet_rows(path)).unwrap_or_else(|_| {
+        let why = "not a readable parquet file: its metadata or pages are damaged";
+        Err(Error::bad_input(path.display().to_string(), why))
+    })
+}
+
+/// Installs (once) a panic hook that stays silent for panics raised inside the `parquet` crate, which
+/// [`read_parquet`] catches, and defers to the previous hook for everything else.
+fn quiet_parquet_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !info.location().is_some_and(|l| l.file().contains("/parquet-")) {
+                previous(info);
+            }
+        }));
+    });
+}
+
+fn read_parquet_rows(path: &Path) -> Result<Vec<Question>> {
     use parquet::file::reader::{FileReader, SerializedFileReader};
     let bad = |m: String| Error::bad_input(path.display().to_string(), m);
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;

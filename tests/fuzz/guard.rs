@@ -1,14 +1,20 @@
 //! Runs one input through a target and says whether it crashed: a panic anywhere (caught here or on another
-//! thread, seen by a process-wide panic hook) or a [`Verdict::Broken`] property. Panics inside the PDF crates are
-//! not counted: `extract_pdf` catches those on purpose (the page keeps its bytes and gets no text).
+//! thread, seen by a process-wide panic hook) or a [`Verdict::Broken`] property. Panics inside the PDF and parquet
+//! crates are not counted: `extract_pdf` and `read_questions` catch those on purpose (a page keeps its bytes and
+//! gets no text; a damaged parquet file is an error) and the run still has to return.
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, Once};
 
 use webtape::fuzz::{Scratch, Target, Verdict};
 
+/// Crates whose panics webtape catches by design (`extract_pdf`, `data::read_parquet`): not crashes.
+const CAUGHT_ON_PURPOSE: [&str; 4] = ["pdf-extract", "pdf_extract", "lopdf", "/parquet-"];
+
 static PANICS: AtomicU64 = AtomicU64::new(0);
+/// Whether a [`run`] is in progress: panics outside one (a failing assert) go to the default hook, loudly.
+static GUARDING: AtomicBool = AtomicBool::new(false);
 static LAST_PANIC: Mutex<String> = Mutex::new(String::new());
 
 /// What one run did.
@@ -17,13 +23,17 @@ pub enum Outcome {
     Crash(String),
 }
 
-/// Installs (once) the hook that counts panics, silently; the message is kept for the report.
+/// Installs (once) the hook that counts panics during a [`run`], silently; the message is kept for the report.
 pub fn install_hook() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        std::panic::set_hook(Box::new(|info| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !GUARDING.load(Ordering::SeqCst) {
+                return previous(info);
+            }
             let location = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
-            if ["pdf-extract", "pdf_extract", "lopdf"].iter().any(|c| location.contains(c)) {
+            if CAUGHT_ON_PURPOSE.iter().any(|c| location.contains(c)) {
                 return;
             }
             let message = info
@@ -43,7 +53,9 @@ pub fn install_hook() {
 /// Runs `data` through `target`.
 pub fn run(target: Target, scratch: &mut Scratch, data: &[u8]) -> Outcome {
     let before = PANICS.load(Ordering::SeqCst);
+    GUARDING.store(true, Ordering::SeqCst);
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| target.run(scratch, data)));
+    GUARDING.store(false, Ordering::SeqCst);
     let panicked = PANICS.load(Ordering::SeqCst) != before || result.is_err();
     if panicked {
         let last = LAST_PANIC.lock().map(|s| s.clone()).unwrap_or_default();

@@ -2,7 +2,8 @@
 //! printed at the start (`FUZZ_SEED` repeats a run). Inputs that reach a new kind of answer (a new error message,
 //! numbers taken out) join the pool, a cheap stand-in for coverage feedback. A crash is saved under
 //! `fuzz/regressions/<target>/`; an input that killed the process outright (abort, stack overflow) is left in
-//! `target/fuzz-inflight/` and saved as a regression by the next run.
+//! `target/fuzz-inflight/` and saved as a regression by the next run. An input slower than `FUZZ_SLOW_SECONDS`
+//! (default 10) is a hang, saved as `slow-*`. Each target's stream depends only on the seed and the target.
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -16,6 +17,8 @@ const DEFAULT_SECONDS: u64 = 600;
 const DEFAULT_SEED: u64 = 0x5eed_f022;
 const MAX_POOL: usize = 4096;
 const MAX_SAVED_CRASHES: usize = 20;
+/// An input slower than this (`FUZZ_SLOW_SECONDS`) is a hang: saved and counted like a crash.
+const DEFAULT_SLOW_SECONDS: u64 = 10;
 
 /// Counts for one target.
 #[derive(Default)]
@@ -55,9 +58,11 @@ pub fn fuzz_all() -> String {
     let targets = chosen_targets();
     println!("fuzz: seed {seed:#x}, {seconds} s per target, {} targets (repeat: FUZZ_SEED={seed:#x})", targets.len());
     let mut out = String::from("target           execs    execs/s  crashes  kinds  pool  slowest\n");
-    for (i, target) in targets.into_iter().enumerate() {
+    for target in targets {
         let mut stats = adopt_aborted(target);
-        fuzz_one(target, Duration::from_secs(seconds), seed ^ (i as u64).wrapping_mul(0x9e37_79b9), &mut stats);
+        // Each target's stream depends only on the seed and its place in `Target::ALL`, not on what else runs.
+        let index = Target::ALL.iter().position(|t| *t == target).unwrap_or(0) as u64;
+        fuzz_one(target, Duration::from_secs(seconds), seed ^ index.wrapping_mul(0x9e37_79b9), &mut stats);
         let rate = stats.execs as f64 / seconds.max(1) as f64;
         let _ = writeln!(
             out,
@@ -125,6 +130,7 @@ fn fuzz_one(target: Target, budget: Duration, seed: u64, stats: &mut Stats) {
     let (mut kinds, mut crash_kinds) = (BTreeSet::new(), BTreeSet::new());
     let start = Instant::now();
     let mut next_note = Duration::from_secs(30);
+    let slow = Duration::from_secs(env_u64("FUZZ_SLOW_SECONDS", DEFAULT_SLOW_SECONDS));
     while start.elapsed() < budget {
         let input = if (stats.execs as usize) < pool.len() {
             pool[stats.execs as usize].clone()
@@ -134,15 +140,20 @@ fn fuzz_one(target: Target, budget: Duration, seed: u64, stats: &mut Stats) {
         };
         let _ = std::fs::write(&inflight, &input);
         let t0 = Instant::now();
-        let outcome = guard::run(target, &mut scratch, &input);
-        stats.slowest = stats.slowest.max(t0.elapsed());
+        let mut outcome = guard::run(target, &mut scratch, &input);
+        let took = t0.elapsed();
+        stats.slowest = stats.slowest.max(took);
         stats.execs += 1;
+        if took > slow {
+            outcome = Outcome::Crash(format!("hang: one input took {} ms", took.as_millis()));
+        }
         match outcome {
             Outcome::Crash(why) => {
                 stats.crashes += 1;
                 let kind: String = why.chars().filter(|c| !c.is_ascii_digit()).take(120).collect();
                 if crash_kinds.insert(kind) && stats.saved.len() < MAX_SAVED_CRASHES {
-                    let path = guard::save_regression(target, "crash", &input);
+                    let prefix = if why.starts_with("hang:") { "slow" } else { "crash" };
+                    let path = guard::save_regression(target, prefix, &input);
                     println!("{}: CRASH {why}\n    saved {}", target.name(), guard::short(&path));
                     stats.saved.push(guard::short(&path));
                 }

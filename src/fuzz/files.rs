@@ -65,9 +65,8 @@ pub fn warc(scratch: &mut Scratch, data: &[u8]) -> Verdict {
 
 /// Plain WARC records, each compressed as its own gzip member (the usual `.warc.gz` framing), then imported.
 pub fn warc_gzip(scratch: &mut Scratch, data: &[u8]) -> Verdict {
-    let mut starts: Vec<usize> = memchr::memmem::find_iter(data, b"WARC/")
-        .filter(|&i| i == 0 || data[i - 1] == b'\n')
-        .collect();
+    let mut starts: Vec<usize> =
+        memchr::memmem::find_iter(data, b"WARC/").filter(|&i| i == 0 || data[i - 1] == b'\n').collect();
     if starts.first() != Some(&0) {
         starts.insert(0, 0);
     }

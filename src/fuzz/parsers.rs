@@ -90,11 +90,9 @@ pub fn search_request(data: &[u8]) -> Verdict {
     }
     match SearchRequest::from_json(Value::Object(body).to_string().as_bytes()) {
         Ok(again) if again.key() == req.key() => Verdict::Accepted,
-        Ok(again) => Verdict::Broken(format!(
-            "request {} written back keys as {}",
-            req.canonical_json(),
-            again.canonical_json()
-        )),
+        Ok(again) => {
+            Verdict::Broken(format!("request {} written back keys as {}", req.canonical_json(), again.canonical_json()))
+        }
         Err(e) => Verdict::Broken(format!("request {} written back is refused: {e}", req.canonical_json())),
     }
 }

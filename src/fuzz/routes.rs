@@ -33,10 +33,8 @@ impl Server {
             record_snapshot(&dir)?;
         }
         let env = Environment::replay(&dir, EnvConfig::default(), None)?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::io(&dir, e))?;
+        let runtime =
+            tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| Error::io(&dir, e))?;
         Ok(Server { runtime, router: app(AppState::new(env, ServerConfig::default())) })
     }
 }
@@ -119,8 +117,7 @@ fn decode_request(data: &[u8]) -> std::result::Result<axum::http::Request<Body>,
     let builder = axum::http::Request::builder();
     let (builder, body) = match parsed.parse(data) {
         Ok(httparse::Status::Complete(len)) => {
-            let mut builder =
-                builder.method(parsed.method.unwrap_or("GET")).uri(parsed.path.unwrap_or("/"));
+            let mut builder = builder.method(parsed.method.unwrap_or("GET")).uri(parsed.path.unwrap_or("/"));
             for h in parsed.headers.iter() {
                 builder = builder.header(h.name, h.value);
             }

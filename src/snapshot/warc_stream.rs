@@ -215,7 +215,7 @@ impl<R: Read> RecordStream<R> {
     fn read_block(&mut self, offset: u64, head: Head) -> std::io::Result<Option<WarcItem>> {
         let Head { version, headers, header_len, length, arc } = head;
         if length > MAX_RECORD_BYTES {
-            self.discard(header_len as u64 + length)?;
+            self.discard((header_len as u64).saturating_add(length))?;
             let reason = format!("record of {length} bytes exceeds the {} MB limit", MAX_RECORD_BYTES >> 20);
             return Ok(Some(WarcItem::Skipped { offset, reason }));
         }

@@ -11,7 +11,8 @@ import time
 import bm25s
 
 
-def lxml_extract(html):
+def lxml_extract(html, collapse=False):
+    """Title, a newline, then the page's visible text (whitespace runs made one space when `collapse`)."""
     import lxml.html
     try:
         doc = lxml.html.fromstring(html)
@@ -20,7 +21,8 @@ def lxml_extract(html):
     for bad in doc.xpath("//script|//style|//nav|//header|//footer|//noscript"):
         bad.drop_tree()
     title = doc.findtext(".//title") or ""
-    return title + "\n" + doc.text_content()
+    text = doc.text_content()
+    return title + "\n" + (" ".join(text.split()) if collapse else text)
 
 
 def trafilatura_extract(html):

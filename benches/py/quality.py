@@ -25,17 +25,9 @@ K = 10
 
 
 def lxml_text(path):
-    import lxml.html
+    from peer_index import lxml_extract  # the import benchmark's extraction, whitespace collapsed
     with open(path, "rb") as f:
-        raw = f.read().decode("utf-8", "replace")
-    try:
-        doc = lxml.html.fromstring(raw)
-    except Exception:
-        return ""
-    for bad in doc.xpath("//script|//style|//nav|//header|//footer|//noscript"):
-        bad.drop_tree()
-    title = doc.findtext(".//title") or ""
-    return title + "\n" + re.sub(r"\s+", " ", doc.text_content())
+        return lxml_extract(f.read().decode("utf-8", "replace"), collapse=True)
 
 
 def docs_corpus(args):

@@ -13,8 +13,8 @@ mod durability_serve;
 mod durability_train;
 mod env_rules;
 mod faults;
-mod frameworks;
 mod fetch;
+mod frameworks;
 #[cfg(feature = "train")]
 mod model_chat;
 #[cfg(feature = "train")]

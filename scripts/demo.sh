@@ -124,13 +124,15 @@ import csv, sys
 run, steps = sys.argv[1], sys.argv[2:]
 def row(name):
     return next(r for r in csv.DictReader(open(f"{run}/eval-{name}/table.csv")) if r["dataset"] == "all")
-rows = [("base (other worlds only)", row("base")), ("SFT", row("sft"))]
-rows += [(f"GRPO, step {int(s.split('-')[1])}", row(s)) for s in steps]
+number = lambda s: int(s.split("-")[1])
+rows = [("base (other worlds only)", row("base")), ("SFT", row("sft")), (f"GRPO, step {number(steps[-1])}", row(steps[-1]))]
 print("\n| checkpoint | F1 | EM | format errors | tool calls | copy rate |\n|---|---:|---:|---:|---:|---:|")
 for name, r in rows:
     copy = f"{float(r['copy_rate']):.3f}" if r["copy_rate"] else "-"
     print(f"| {name} | {float(r['f1']):.3f} | {float(r['em']):.3f} | {float(r['format_errors']):.3f} | {float(r['tool_calls']):.2f} | {copy} |")
-print(f"\nGRPO - SFT test F1: {float(rows[-1][1]['f1']) - float(rows[1][1]['f1']):+.3f}")
+along = " -> ".join([f"SFT {float(row('sft')['f1']):.3f}"] + [f"step {number(s)} {float(row(s)['f1']):.3f}" for s in steps])
+print(f"\nheld-out F1 along GRPO (every saved checkpoint): {along}")
+print(f"GRPO - SFT test F1: {float(rows[-1][1]['f1']) - float(rows[1][1]['f1']):+.3f}")
 EOF
 
 step "6. a live run made replayable: $LIVE_STEPS GRPO steps from $(basename "$FINAL") against the live sim web (faults on), recorded into $SNAP-live; then replayed with the web stopped"

@@ -138,13 +138,18 @@ impl Drop for SimProc {
 
 /// A plain HTTP/1.1 GET over a std TCP socket (loopback only): `(status, body)`.
 pub fn http_get(url: &str) -> (u16, Vec<u8>) {
+    http_get_with(url, "")
+}
+
+/// [`http_get`] with extra header lines (each ending in `\r\n`).
+pub fn http_get_with(url: &str, headers: &str) -> (u16, Vec<u8>) {
     use std::io::{Read, Write};
     let rest = url.strip_prefix("http://").expect("http URL");
     let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let path = if path.is_empty() { "/" } else { path };
     assert!(host.starts_with("127.0.0.1:"), "tests only talk to loopback: {url}");
     let mut stream = std::net::TcpStream::connect(host).expect("connect");
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").expect("send");
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\n{headers}Connection: close\r\n\r\n").expect("send");
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).expect("read");
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("header end");

@@ -8,14 +8,7 @@ const TOKEN: &str = "tok-0123456789abcdef-secret";
 
 /// GET `url` with extra header lines; the HTTP status.
 fn status_with(url: &str, headers: &str) -> u16 {
-    use std::io::{Read, Write};
-    let rest = url.strip_prefix("http://").unwrap();
-    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let mut stream = std::net::TcpStream::connect(host).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\n{headers}Connection: close\r\n\r\n").unwrap();
-    let mut raw = String::new();
-    let _ = stream.read_to_string(&mut raw);
-    raw.split_whitespace().nth(1).unwrap_or_else(|| panic!("no status in {raw:?}")).parse().unwrap()
+    http_get_with(url, headers).0
 }
 
 #[test]

@@ -30,6 +30,12 @@ pub struct GrpoConfig {
     /// (InstructGPT's "PPO-ptx"): it holds skills the reward cannot see from drifting under noisy advantages
     /// (a small policy's copying of names and URLs). 0 = plain GRPO.
     pub sft_coef: f64,
+    /// Optimizer updates per rollout batch (veRL's `ppo_mini_batch_size` = batch ÷ this): the batch is cut, at
+    /// group boundaries and in order, into this many parts, each one update. After the first the policy is
+    /// off the sampler's, so the ratio and its clip matter. 1 = one on-policy update per step.
+    pub mini_batches: usize,
+    /// Passes over the rollout batch per step (veRL's `ppo_epochs`).
+    pub epochs: usize,
 }
 
 impl Default for GrpoConfig {
@@ -46,6 +52,8 @@ impl Default for GrpoConfig {
             eps: 1e-8,
             max_grad_norm: 1.0,
             sft_coef: 0.0,
+            mini_batches: 1,
+            epochs: 1,
         }
     }
 }
@@ -65,6 +73,9 @@ impl GrpoConfig {
         }
         if self.micro_batch == 0 {
             return Err(Error::Config("micro_batch must be at least 1".into()));
+        }
+        if self.mini_batches == 0 || self.epochs == 0 {
+            return Err(Error::Config("mini_batches and epochs must be at least 1".into()));
         }
         Ok(())
     }

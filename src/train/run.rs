@@ -131,7 +131,7 @@ pub fn run_grpo(
         let batch = trained_batch(&trajs, &advantages, t.samples_per_question, t.skip_flat_groups);
         let stats = match batch.sequences.is_empty() {
             true => StepStats::default(),
-            false => trainer.grpo_step_with_sft(policy, &batch, sft.as_ref())?,
+            false => trainer.grpo_updates(policy, &batch, sft.as_ref(), t.samples_per_question)?,
         };
         let mut m = StepMetrics { step: state.step + 1, phase: "grpo".into(), ..StepMetrics::default() };
         rollout_metrics(&trajs, &mut m);

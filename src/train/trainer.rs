@@ -133,6 +133,29 @@ impl Trainer {
         Ok(stats)
     }
 
+    /// A rollout batch's updates: `epochs` passes, each cutting `batch` (groups of `group` consecutive
+    /// sequences) into `mini_batches` parts in order, one [`Trainer::grpo_step_with_sft`] per part. The
+    /// statistics are the updates' means (`tokens`, `sequences`: one pass's).
+    pub fn grpo_updates(
+        &mut self,
+        policy: &mut Policy,
+        batch: &TrainBatch,
+        sft: Option<&TrainBatch>,
+        group: usize,
+    ) -> Result<StepStats> {
+        let group = group.max(1);
+        let groups = batch.sequences.len().div_ceil(group);
+        let per_part = groups.div_ceil(self.cfg.mini_batches.max(1)).max(1) * group;
+        let mut all = Vec::new();
+        for _ in 0..self.cfg.epochs.max(1) {
+            for part in batch.sequences.chunks(per_part) {
+                let part = TrainBatch { sequences: part.to_vec() };
+                all.push(self.grpo_step_with_sft(policy, &part, sft)?);
+            }
+        }
+        Ok(mean_stats(&all, batch))
+    }
+
     /// The gradient of one GRPO step, left in the policy's parameters (zeroed first; nothing is updated):
     /// old log-probs (given, or recomputed without gradients where a sequence has none), reference
     /// log-probs, then micro-batches whose losses are token means over the whole batch's trained tokens.
@@ -263,6 +286,24 @@ impl Trainer {
         self.optim.load(&dir.join(OPTIMIZER_FILE), &policy.trainable_params())?;
         self.steps = state.steps;
         Ok(())
+    }
+}
+
+/// The mean of several updates' statistics; `tokens` and `sequences` are `batch`'s (one pass).
+fn mean_stats(all: &[StepStats], batch: &TrainBatch) -> StepStats {
+    let n = all.len().max(1) as f64;
+    let mean = |f: fn(&StepStats) -> f64| all.iter().map(f).sum::<f64>() / n;
+    let tokens = batch.sequences.iter().map(|s| s.loss_mask.iter().filter(|&&m| m != 0).count()).sum();
+    StepStats {
+        loss: mean(|s| s.loss),
+        pg_loss: mean(|s| s.pg_loss),
+        kl: mean(|s| s.kl),
+        entropy: mean(|s| s.entropy),
+        clip_frac: mean(|s| s.clip_frac),
+        grad_norm: mean(|s| s.grad_norm),
+        sft_loss: mean(|s| s.sft_loss),
+        tokens,
+        sequences: batch.sequences.len(),
     }
 }
 

@@ -1,6 +1,6 @@
 //! A GRPO step computes the same loss and gradients as plain PyTorch + transformers with veRL's formulas;
-//! tool-observation tokens get no gradient; micro-batching does not change the update; advantages follow
-//! veRL's group normalisation.
+//! tool-observation tokens get no gradient; micro-batching does not change the update; mini-batches and epochs
+//! are updates on group slices in order; advantages follow veRL's group normalisation.
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -219,6 +219,34 @@ fn micro_batching_does_not_change_the_update() {
     );
     assert!(grad_diff < 1e-6 * grad_scale, "micro-batch 1 vs 4 gradients differ by {grad_diff}");
     assert!(diff < 1e-6, "micro-batch 1 vs 4 parameters differ by {diff}");
+}
+
+#[test]
+fn mini_batches_and_epochs_are_updates_on_group_slices_in_order() {
+    let cfg = GrpoConfig { lr: 1e-3, mini_batches: 2, epochs: 2, ..Default::default() };
+    let mut policy = load("qwen2");
+    let batch = tiny_batch(&policy);
+    let mut trainer = Trainer::new(&policy, cfg.clone()).unwrap();
+    let stats = trainer.grpo_updates(&mut policy, &batch, None, 2).unwrap();
+    assert_eq!(trainer.steps(), 4, "2 epochs x 2 mini-batches");
+    assert_eq!((stats.sequences, stats.tokens), (4, batch.validate(usize::MAX).unwrap()));
+    // The same updates by hand: group 0 then group 1, twice.
+    let mut by_hand = load("qwen2");
+    let mut manual = Trainer::new(&by_hand, cfg).unwrap();
+    for _ in 0..2 {
+        for group in batch.sequences.chunks(2) {
+            manual.grpo_step(&mut by_hand, &TrainBatch { sequences: group.to_vec() }).unwrap();
+        }
+    }
+    let diff = (flat(&policy, |v| v.detach()) - flat(&by_hand, |v| v.detach())).abs().max().double_value(&[]);
+    assert!(diff < 1e-7, "grpo_updates differs from the updates by hand by {diff}");
+    // And it is not one update on the whole batch.
+    let mut once = load("qwen2");
+    Trainer::new(&once, GrpoConfig { lr: 1e-3, ..Default::default() }).unwrap().grpo_step(&mut once, &batch).unwrap();
+    let moved = (flat(&policy, |v| v.detach()) - flat(&once, |v| v.detach())).abs().max().double_value(&[]);
+    assert!(moved > 1e-5, "four updates left the same weights as one ({moved})");
+    let bad = GrpoConfig { mini_batches: 0, ..Default::default() };
+    assert!(bad.validate().unwrap_err().to_string().contains("mini_batches"));
 }
 
 /// Every variable of the policy (sorted by name) mapped by `f` and concatenated.

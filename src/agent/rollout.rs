@@ -146,26 +146,7 @@ pub fn rollout_timed(
 ) -> Result<(Vec<Trajectory>, RolloutTimes)> {
     generator.codec().set_date(date)?;
     let mut times = RolloutTimes::default();
-    let mut trajs = Vec::with_capacity(tasks.len() * n);
-    for task in tasks {
-        let prompt = initial_prompt(generator.codec(), &task.question, date, max_queries, &cfg.format)?;
-        let prompt_ids = generator.codec().encode(&prompt)?;
-        for sample in 0..n {
-            trajs.push(Trajectory {
-                task: task.clone(),
-                sample,
-                prompt_ids: prompt_ids.clone(),
-                response_ids: Vec::new(),
-                loss_mask: Vec::new(),
-                logprobs: Vec::new(),
-                turns: Vec::new(),
-                answer: None,
-                format_error: None,
-                score: score(None, &[]),
-                tool_calls: 0,
-            });
-        }
-    }
+    let mut trajs = fresh_trajectories(generator, tasks, n, date, max_queries, cfg)?;
     let mut episodes = vec![Episode::default(); trajs.len()];
     let mut live: Vec<usize> = (0..trajs.len()).collect();
     for turn in 0..cfg.max_turns {
@@ -208,6 +189,38 @@ pub fn rollout_timed(
         t.score = score(t.answer.as_deref(), &t.task.answers);
     }
     Ok((trajs, times))
+}
+
+/// `n` empty trajectories per task, each holding the task's encoded initial prompt.
+fn fresh_trajectories(
+    generator: &mut dyn Generator,
+    tasks: &[Task],
+    n: usize,
+    date: &str,
+    max_queries: usize,
+    cfg: &RolloutConfig,
+) -> Result<Vec<Trajectory>> {
+    let mut trajs = Vec::with_capacity(tasks.len() * n);
+    for task in tasks {
+        let prompt = initial_prompt(generator.codec(), &task.question, date, max_queries, &cfg.format)?;
+        let prompt_ids = generator.codec().encode(&prompt)?;
+        for sample in 0..n {
+            trajs.push(Trajectory {
+                task: task.clone(),
+                sample,
+                prompt_ids: prompt_ids.clone(),
+                response_ids: Vec::new(),
+                loss_mask: Vec::new(),
+                logprobs: Vec::new(),
+                turns: Vec::new(),
+                answer: None,
+                format_error: None,
+                score: score(None, &[]),
+                tool_calls: 0,
+            });
+        }
+    }
+    Ok(trajs)
 }
 
 /// Generates one turn for every live rollout; returns each one's parsed action.

@@ -1,6 +1,6 @@
 //! The training loop: each step takes the next questions (a seeded shuffle per epoch), rolls out
-//! `samples_per_question` trajectories each against the tools, turns rewards into group advantages and takes one
-//! GRPO step; metrics every step, checkpoints every `save_every` steps. Also the SFT warm start on expert
+//! `samples_per_question` trajectories each against the tools, turns rewards into group advantages and takes the
+//! step's GRPO updates; metrics every step, checkpoints every `save_every` steps. Also the SFT warm start on expert
 //! trajectories. Everything random is seeded from the config and the step, so a resumed run continues exactly.
 //! With `[lora]`, SFT and GRPO each train adapters on a frozen base; the SFT adapter is merged into `sft/`, the
 //! base (and KL reference) of GRPO's fresh adapter.
@@ -106,37 +106,65 @@ pub fn run_grpo(
         .enable_all()
         .build()
         .map_err(|e| crate::Error::io("tokio runtime", e))?;
+    let grpo = GrpoStep { cfg, tools, tasks, pool: &pool, date, runtime: &runtime };
     let log = MetricsLog::open(&cfg.run_dir, state.sft_step, state.step)?;
     let t = &cfg.train;
     while state.step < t.steps {
+        let (m, timing) = grpo.run(policy, trainer, state.step)?;
+        log.append(&m, &timing)?;
+        state.step += 1;
+        progress.set_position(state.step as u64);
+        progress.set_message(format!("reward {:.3} f1 {:.3} kl {:.4}", m.reward_mean, m.f1, m.kl));
+        if state.step.is_multiple_of(t.save_every) || state.step == t.steps {
+            checkpoint::save(&cfg.run_dir, policy, trainer, &state)?;
+            redraw(&cfg.run_dir);
+        }
+    }
+    Ok(state)
+}
+
+/// What every GRPO step shares: the settings, the tools, the questions and the expert mix.
+struct GrpoStep<'a> {
+    cfg: &'a TrainConfig,
+    tools: &'a Tools,
+    tasks: &'a [Task],
+    pool: &'a [(Sequence, usize)],
+    date: &'a str,
+    runtime: &'a tokio::runtime::Runtime,
+}
+
+impl GrpoStep<'_> {
+    /// Step `step` (0-based): rollouts of its questions, group advantages, the updates; its metrics and timing.
+    fn run(&self, policy: &mut Policy, trainer: &mut Trainer, step: usize) -> Result<(StepMetrics, StepTiming)> {
+        let (cfg, t) = (self.cfg, &self.cfg.train);
         let started = Instant::now();
-        let step_tasks = tasks_for_step(tasks, state.step, t.questions_per_step, t.seed);
-        let seed = t.seed.wrapping_add(1 + state.step as u64).wrapping_mul(0x2545_F491_4F6C_DD1D);
-        let env_before = env_counts(tools);
+        let step_tasks = tasks_for_step(self.tasks, step, t.questions_per_step, t.seed);
+        let seed = t.seed.wrapping_add(1 + step as u64).wrapping_mul(0x2545_F491_4F6C_DD1D);
+        let env_before = env_counts(self.tools);
         let (trajs, times) = rollout_timed(
             policy,
-            tools,
+            self.tools,
             &step_tasks,
             t.samples_per_question,
-            date,
+            self.date,
             cfg.env.rules.max_queries,
             &cfg.rollout,
             seed,
-            &runtime,
+            self.runtime,
         )?;
         let rewards: Vec<f32> = trajs.iter().map(|t| t.score.reward).collect();
         let advantages = group_advantages(&rewards, t.samples_per_question)?;
         let train_clock = Instant::now();
-        let sft = sft_mix(&pool, state.step, t.sft_questions_per_step, t.seed);
+        let sft = sft_mix(self.pool, step, t.sft_questions_per_step, t.seed);
         let batch = trained_batch(&trajs, &advantages, t.samples_per_question, t.skip_flat_groups);
         let stats = match batch.sequences.is_empty() {
             true => StepStats::default(),
             false => trainer.grpo_updates(policy, &batch, sft.as_ref(), t.samples_per_question)?,
         };
-        let mut m = StepMetrics { step: state.step + 1, phase: "grpo".into(), ..StepMetrics::default() };
+        let mut m = StepMetrics { step: step + 1, phase: "grpo".into(), ..StepMetrics::default() };
         rollout_metrics(&trajs, &mut m);
         update_metrics(&stats, &mut m);
-        let env_after = env_counts(tools);
+        let env_after = env_counts(self.tools);
         (m.env_exact, m.env_bm25, m.env_miss) =
             (env_after.0 - env_before.0, env_after.1 - env_before.1, env_after.2 - env_before.2);
         let generated = trajs.iter().map(|t| t.loss_mask.iter().filter(|&&b| b == 1).count()).sum::<usize>();
@@ -150,16 +178,8 @@ pub fn run_grpo(
             generated_tokens_per_s: generated as f64 / times.generate_s.max(1e-9),
             train_tokens_per_s: batch_tokens(&trajs) as f64 / train_clock.elapsed().as_secs_f64().max(1e-9),
         };
-        log.append(&m, &timing)?;
-        state.step += 1;
-        progress.set_position(state.step as u64);
-        progress.set_message(format!("reward {:.3} f1 {:.3} kl {:.4}", m.reward_mean, m.f1, m.kl));
-        if state.step.is_multiple_of(t.save_every) || state.step == t.steps {
-            checkpoint::save(&cfg.run_dir, policy, trainer, &state)?;
-            redraw(&cfg.run_dir);
-        }
+        Ok((m, timing))
     }
-    Ok(state)
 }
 
 /// The step's training batch: every rollout, or with `skip_flat` only the groups (`group` consecutive

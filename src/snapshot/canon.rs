@@ -145,6 +145,31 @@ fn is_secret_key(name: &str) -> bool {
     SECRET_KEYS.iter().any(|secret| secret.eq_ignore_ascii_case(name))
 }
 
+/// Whether a request field, query parameter or header name looks like a credential (`api_key`, `token`, ...):
+/// such values are never stored and never part of a key.
+pub fn is_secret_name(name: &str) -> bool {
+    is_secret_key(name)
+}
+
+/// `url` without its credential-looking query parameters (see [`is_secret_name`]); unchanged when it has none.
+pub fn strip_secret_params(url: &Url) -> Url {
+    if !url.query_pairs().any(|(name, _)| is_secret_key(&name)) {
+        return url.clone();
+    }
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(name, _)| !is_secret_key(name))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let mut out = url.clone();
+    if kept.is_empty() {
+        out.set_query(None);
+    } else {
+        out.query_pairs_mut().clear().extend_pairs(kept);
+    }
+    out
+}
+
 /// One logical search request, as the agent asked it, independent of the provider and of credentials.
 /// Equality and the key ignore [`SearchRequest::text`]: requests that differ only in case are the same search.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]

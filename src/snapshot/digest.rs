@@ -1,13 +1,19 @@
 //! The content digest of a snapshot: one blake3 over every capture record and blob key, in key order. Two
 //! snapshots holding the same captures have the same digest however they were built; derived data (text, index)
 //! and bookkeeping (`meta`) are left out.
-use super::store::{Store, CF_BLOBS, CF_PAGES, CF_READER, CF_SEARCH};
+use super::store::{Store, CF_BLOBS, CF_HTTP, CF_PAGES, CF_READER, CF_SEARCH};
 use crate::error::Result;
 
 /// `blake3:<hex>` over the snapshot's content.
 pub fn content_digest(store: &Store) -> Result<String> {
     let mut hasher = blake3::Hasher::new();
-    for cf in [CF_PAGES, CF_SEARCH, CF_READER] {
+    // `http` (the proxy's exchanges) counts only when it holds something, so snapshots without it keep the
+    // digest they had before the family existed.
+    let has_http = store.iter(CF_HTTP).next().is_some();
+    for cf in [CF_PAGES, CF_SEARCH, CF_READER, CF_HTTP] {
+        if cf == CF_HTTP && !has_http {
+            continue;
+        }
         hasher.update(cf.as_bytes());
         for item in store.iter(cf) {
             let (k, v) = item?;

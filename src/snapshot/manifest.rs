@@ -21,6 +21,13 @@ pub struct Counts {
     pub blobs: u64,
     pub blob_bytes: u64,
     pub reader_outputs: u64,
+    /// HTTP exchanges recorded by `webtape proxy` (API answers that are neither pages nor search results).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub http_captures: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Contents of `manifest.json`.

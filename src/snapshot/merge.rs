@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use super::manifest::Manifest;
 use super::prepared::{PreparedPage, PutOutcome};
 use super::reader::Snapshot;
-use super::record::{self, PageCapture, SearchCapture};
-use super::store::{CF_BLOBS, CF_PAGES, CF_READER, CF_SEARCH};
+use super::record::{self, HttpCapture, PageCapture, SearchCapture};
+use super::store::{CF_BLOBS, CF_HTTP, CF_PAGES, CF_READER, CF_SEARCH};
 use super::writer::SnapshotWriter;
 use crate::error::{Error, Result};
 use crate::progress;
@@ -18,6 +18,7 @@ pub struct MergeReport {
     pub page_captures: u64,
     pub search_captures: u64,
     pub reader_outputs: u64,
+    pub http_captures: u64,
     /// Captures present in more than one source, stored once.
     pub duplicates: u64,
 }
@@ -33,6 +34,7 @@ pub fn merge(sources: &[PathBuf], into: &Path) -> Result<(MergeReport, Manifest)
     for snap in &snapshots {
         copy_pages(snap, &mut writer, &mut report)?;
         copy_searches(snap, &mut writer, &mut report)?;
+        copy_http(snap, &mut writer, &mut report)?;
         for item in snap.store().iter(CF_READER) {
             let (key, value) = item?;
             let added = writer.put_reader_raw(&key, &value)?;
@@ -69,6 +71,17 @@ fn copy_searches(snap: &Snapshot, writer: &mut SnapshotWriter, report: &mut Merg
         let blob = raw_blob(snap, capture.raw_digest.as_deref(), 0)?;
         let added = writer.put_search_raw(&key, &value, &capture, blob)?;
         tally(report, added, |r| &mut r.search_captures);
+    }
+    Ok(())
+}
+
+fn copy_http(snap: &Snapshot, writer: &mut SnapshotWriter, report: &mut MergeReport) -> Result<()> {
+    for item in snap.store().iter(CF_HTTP) {
+        let (key, value) = item?;
+        let capture: HttpCapture = record::decode("http capture", &key, &value)?;
+        let blob = raw_blob(snap, capture.body_digest.as_deref(), capture.body_len)?;
+        let added = writer.put_http_raw(&key, &value, &capture, blob)?;
+        tally(report, added, |r| &mut r.http_captures);
     }
     Ok(())
 }

@@ -32,7 +32,7 @@ pub use manifest::{now_rfc3339, Counts, Manifest, FORMAT_VERSION};
 pub use merge::{merge, MergeReport};
 pub use prepared::{PreparedPage, PutOutcome};
 pub use reader::{PageView, SearchHit, Snapshot};
-pub use record::{timestamp14, PageCapture, PageText, SearchCapture, SearchResult};
+pub use record::{reader_key, timestamp14, HttpCapture, PageCapture, PageText, SearchCapture, SearchResult};
 pub use report::ImportReport;
 pub use verify::{verify, Problem, VerifyReport};
 pub use warc_export::{cdxj_path, export_warc, ExportReport};

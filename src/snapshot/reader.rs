@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use super::canon::{self, SearchRequest};
 use super::index::{PageIndex, ParsedQuery};
 use super::manifest::Manifest;
-use super::record::{self, PageCapture, PageText, SearchCapture};
-use super::store::{Store, CF_PAGES, CF_READER, CF_SEARCH, CF_TEXT};
+use super::record::{self, HttpCapture, PageCapture, PageText, SearchCapture};
+use super::store::{Store, CF_HTTP, CF_PAGES, CF_READER, CF_SEARCH, CF_TEXT};
 use crate::error::{Error, Result};
 
 /// One page capture with its extracted text.
@@ -127,6 +127,16 @@ impl Snapshot {
         reader_output(&self.store, model, prompt)
     }
 
+    /// HTTP exchanges the proxy recorded under `exchange_key`, oldest first.
+    pub fn http_captures(&self, exchange_key: &[u8; 32]) -> Result<Vec<HttpCapture>> {
+        http_captures(&self.store, exchange_key)
+    }
+
+    /// A stored body by its blake3 digest (hex), decompressed; `None` when absent.
+    pub fn blob(&self, digest_hex: &str) -> Result<Option<Vec<u8>>> {
+        self.store.get_blob(digest_hex)
+    }
+
     /// Number of documents in the search index.
     pub fn indexed_pages(&self) -> u64 {
         self.index.num_docs()
@@ -157,6 +167,12 @@ pub(crate) fn page_view(store: &Store, url: &str, at: Option<&str>) -> Result<Op
 pub(crate) fn reader_output(store: &Store, model: &str, prompt: &str) -> Result<Option<String>> {
     let key = record::reader_key(model, prompt);
     Ok(store.get(CF_READER, &key)?.map(|b| String::from_utf8_lossy(&b).into_owned()))
+}
+
+/// The HTTP captures in `store` under `exchange_key`, oldest first.
+pub(crate) fn http_captures(store: &Store, exchange_key: &[u8; 32]) -> Result<Vec<HttpCapture>> {
+    let rows = store.scan_prefix(CF_HTTP, exchange_key)?;
+    rows.iter().map(|(k, v)| record::decode("http capture", k, v)).collect()
 }
 
 /// Every capture of `url` in `store`, oldest first.

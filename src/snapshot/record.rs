@@ -72,6 +72,29 @@ pub struct SearchResult {
     pub position: u32,
 }
 
+/// One HTTP exchange recorded by `webtape proxy` that replays byte for byte: what was asked (method, URL with
+/// secret parameters removed, digest of the request body) and what came back (status, headers, body in `blobs`).
+/// Request headers are never stored: they carry the credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpCapture {
+    /// What the proxy understood the exchange as: `search`, `chat` or `http`.
+    pub kind: String,
+    pub method: String,
+    /// The URL as requested, secret query parameters removed.
+    pub url: String,
+    /// blake3 (hex) of the request body the key was made from (secret fields removed), when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_digest: Option<String>,
+    pub status: u16,
+    /// End-to-end response headers (lowercase names, in the order received; cookies and hop-by-hop headers dropped).
+    pub headers: Vec<(String, String)>,
+    /// blake3 (hex) of the response body, stored in `blobs`.
+    pub body_digest: Option<String>,
+    pub body_len: u64,
+    /// When the capture was made, RFC 3339 in UTC.
+    pub captured_at: String,
+}
+
 /// Extracted title and main text of a page capture (the `text` column family; derived from the body).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct PageText {
@@ -121,6 +144,15 @@ pub fn split_page_key(key: &[u8]) -> Result<(&str, &str)> {
 pub fn search_key(request_key: &[u8; 32], capture: &SearchCapture, encoded: &[u8]) -> Result<Vec<u8>> {
     let mut key = Vec::with_capacity(32 + 14 + KEY_HASH_LEN);
     key.extend_from_slice(request_key);
+    key.extend_from_slice(timestamp14(&capture.captured_at)?.as_bytes());
+    key.extend_from_slice(&blake3::hash(encoded).as_bytes()[..KEY_HASH_LEN]);
+    Ok(key)
+}
+
+/// Key of an HTTP capture: its 32-byte exchange key, the capture time (14 digits) and 8 bytes of content hash.
+pub fn http_key(exchange_key: &[u8; 32], capture: &HttpCapture, encoded: &[u8]) -> Result<Vec<u8>> {
+    let mut key = Vec::with_capacity(32 + 14 + KEY_HASH_LEN);
+    key.extend_from_slice(exchange_key);
     key.extend_from_slice(timestamp14(&capture.captured_at)?.as_bytes());
     key.extend_from_slice(&blake3::hash(encoded).as_bytes()[..KEY_HASH_LEN]);
     Ok(key)

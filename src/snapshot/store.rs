@@ -13,7 +13,10 @@ pub const CF_BLOBS: &str = "blobs";
 pub const CF_TEXT: &str = "text";
 pub const CF_READER: &str = "reader";
 pub const CF_META: &str = "meta";
-pub const COLUMN_FAMILIES: [&str; 6] = [CF_SEARCH, CF_PAGES, CF_BLOBS, CF_TEXT, CF_READER, CF_META];
+/// HTTP exchanges recorded by `webtape proxy` that are not pages (API answers, heads of search and chat calls).
+/// Added after format 1 shipped: snapshots made before it lack the family and read as if it were empty.
+pub const CF_HTTP: &str = "http";
+pub const COLUMN_FAMILIES: [&str; 7] = [CF_SEARCH, CF_PAGES, CF_BLOBS, CF_TEXT, CF_READER, CF_META, CF_HTTP];
 
 /// One key-value pair read from RocksDB.
 pub type Row = (Box<[u8]>, Box<[u8]>);
@@ -42,7 +45,12 @@ impl Store {
     /// Opens the database read-only: any number of processes may do this while nobody writes.
     pub fn open_ro(path: &Path) -> Result<Store> {
         let opts = Options::default();
-        let cfs = COLUMN_FAMILIES.iter().map(|name| ColumnFamilyDescriptor::new(*name, cf_options(name)));
+        // A snapshot written before a family existed is opened without it (read-only cannot create one).
+        let present = DB::list_cf(&opts, path).unwrap_or_default();
+        let cfs = COLUMN_FAMILIES
+            .iter()
+            .filter(|name| present.is_empty() || present.iter().any(|p| p == *name))
+            .map(|name| ColumnFamilyDescriptor::new(*name, cf_options(name)));
         let db = DB::open_cf_descriptors_read_only(&opts, path, cfs, false).map_err(|e| db_error(path, e))?;
         Ok(Store { db, path: path.to_path_buf() })
     }
@@ -51,18 +59,32 @@ impl Store {
         self.db.cf_handle(name).expect("every column family is created on open")
     }
 
+    /// Whether the database has family `name` (only [`CF_HTTP`] can be missing: an older snapshot opened read-only).
+    fn has_cf(&self, name: &str) -> bool {
+        name != CF_HTTP || self.db.cf_handle(name).is_some()
+    }
+
     /// The raw value under `key` in column family `cf`.
     pub fn get(&self, cf: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        if !self.has_cf(cf) {
+            return Ok(None);
+        }
         self.db.get_cf(self.cf(cf), key).map_err(|e| self.err(e))
     }
 
     /// Whether `key` exists in `cf`.
     pub fn contains(&self, cf: &str, key: &[u8]) -> Result<bool> {
+        if !self.has_cf(cf) {
+            return Ok(false);
+        }
         Ok(self.db.get_pinned_cf(self.cf(cf), key).map_err(|e| self.err(e))?.is_some())
     }
 
     /// Every `(key, value)` of `cf` whose key starts with `prefix`, in key order.
     pub fn scan_prefix(&self, cf: &str, prefix: &[u8]) -> Result<Vec<Row>> {
+        if !self.has_cf(cf) {
+            return Ok(Vec::new());
+        }
         let mode = IteratorMode::From(prefix, rocksdb::Direction::Forward);
         let mut out = Vec::new();
         for item in self.db.iterator_cf(self.cf(cf), mode) {
@@ -76,8 +98,11 @@ impl Store {
     }
 
     /// Iterates all of `cf` in key order; errors (e.g. a failed block checksum) come through as items.
-    pub fn iter(&self, cf: &str) -> impl Iterator<Item = Result<Row>> + '_ {
-        self.db.iterator_cf(self.cf(cf), IteratorMode::Start).map(move |r| r.map_err(|e| self.err(e)))
+    pub fn iter(&self, cf: &str) -> Box<dyn Iterator<Item = Result<Row>> + '_> {
+        if !self.has_cf(cf) {
+            return Box::new(std::iter::empty());
+        }
+        Box::new(self.db.iterator_cf(self.cf(cf), IteratorMode::Start).map(move |r| r.map_err(|e| self.err(e))))
     }
 
     /// Iterates only the keys of `cf` (values are still read by RocksDB, but not copied).
@@ -97,7 +122,7 @@ impl Store {
 
     /// Flushes memtables to SST files (used when a writer finishes, so the WAL is not needed to reopen).
     pub fn flush(&self) -> Result<()> {
-        for name in COLUMN_FAMILIES {
+        for name in COLUMN_FAMILIES.into_iter().filter(|name| self.has_cf(name)) {
             self.db.flush_cf(self.cf(name)).map_err(|e| self.err(e))?;
         }
         Ok(())

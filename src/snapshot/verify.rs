@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::digest::content_digest;
 use super::reader::Snapshot;
-use super::record::{self, PageCapture, SearchCapture};
-use super::store::{self, CF_BLOBS, CF_PAGES, CF_SEARCH, CF_TEXT};
+use super::record::{self, HttpCapture, PageCapture, SearchCapture};
+use super::store::{self, CF_BLOBS, CF_HTTP, CF_PAGES, CF_SEARCH, CF_TEXT};
 use crate::error::Result;
 use crate::progress;
 
@@ -45,6 +45,7 @@ pub fn verify(snapshot: &Snapshot) -> Result<VerifyReport> {
     let mut blob_results: HashMap<String, std::result::Result<(), String>> = HashMap::new();
     let latest = check_pages(snapshot, &mut report, &mut blob_results);
     check_searches(snapshot, &mut report, &mut blob_results);
+    check_http(snapshot, &mut report, &mut blob_results);
     check_orphan_blobs(snapshot, &mut report, &mut blob_results);
     check_index(snapshot, &latest, &mut report)?;
     match content_digest(snapshot.store()) {
@@ -126,6 +127,32 @@ fn check_searches(snap: &Snapshot, report: &mut VerifyReport, blobs: &mut HashMa
                         );
                     }
                 }
+            }
+        }
+    }
+}
+
+/// The proxy's HTTP exchanges: each decodes and its body blob is intact.
+fn check_http(snap: &Snapshot, report: &mut VerifyReport, blobs: &mut HashMap<String, Result<(), String>>) {
+    for item in snap.store().iter(CF_HTTP) {
+        let (key, value) = match item {
+            Ok(kv) => kv,
+            Err(e) => {
+                report.problem("http column family", e.to_string());
+                break;
+            }
+        };
+        let capture = match record::decode::<HttpCapture>("http capture", &key, &value) {
+            Ok(capture) => capture,
+            Err(e) => {
+                report.problem(format!("http capture {}", hex::encode(&key[..32.min(key.len())])), e.to_string());
+                continue;
+            }
+        };
+        if let Some(digest) = &capture.body_digest {
+            if let Err(message) = blobs.entry(digest.clone()).or_insert_with(|| check_blob(snap, digest)) {
+                let what = format!("http capture {} {} ({})", capture.method, capture.url, capture.captured_at);
+                report.problem(what, message.clone());
             }
         }
     }

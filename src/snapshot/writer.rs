@@ -7,9 +7,9 @@ use super::canon::SearchRequest;
 use super::index::{PageIndex, PageIndexWriter};
 use super::manifest::{now_rfc3339, Manifest};
 use super::prepared::{PreparedPage, PutOutcome};
-use super::record::{self, PageCapture, PageText, SearchCapture};
+use super::record::{self, HttpCapture, PageCapture, PageText, SearchCapture};
 use super::state::State;
-use super::store::{self, Store, CF_BLOBS, CF_META, CF_PAGES, CF_READER, CF_SEARCH, CF_TEXT};
+use super::store::{self, Store, CF_BLOBS, CF_HTTP, CF_META, CF_PAGES, CF_READER, CF_SEARCH, CF_TEXT};
 use super::{digest, rebuild};
 use crate::error::{Error, Result};
 
@@ -142,6 +142,47 @@ impl SnapshotWriter {
         batch.put(CF_META, State::KEY, &self.state.encode());
         self.store.write(batch)?;
         Ok(PutOutcome::Added)
+    }
+
+    /// Adds one HTTP exchange recorded by the proxy under `exchange_key`, with its response body.
+    pub fn put_http_capture(
+        &mut self,
+        exchange_key: &[u8; 32],
+        mut capture: HttpCapture,
+        body: &[u8],
+    ) -> Result<PutOutcome> {
+        let blob = (blake3::hash(body).to_hex().to_string(), store::compress_blob(body), body.len() as u64);
+        capture.body_digest = Some(blob.0.clone());
+        capture.body_len = body.len() as u64;
+        let encoded = record::encode(&capture);
+        let key = record::http_key(exchange_key, &capture, &encoded)?;
+        self.put_http_raw(&key, &encoded, &capture, Some(blob))
+    }
+
+    /// Copies an HTTP capture as stored in another snapshot (merge), with its compressed body.
+    pub fn put_http_raw(
+        &mut self,
+        key: &[u8],
+        encoded: &[u8],
+        capture: &HttpCapture,
+        blob: Option<(String, Vec<u8>, u64)>,
+    ) -> Result<PutOutcome> {
+        if self.store.contains(CF_HTTP, key)? {
+            return Ok(PutOutcome::Duplicate);
+        }
+        let mut batch = self.store.batch();
+        add_blob(&self.store, &mut self.state, &mut batch, blob.as_ref())?;
+        batch.put(CF_HTTP, key, encoded);
+        self.state.counts.http_captures += 1;
+        self.state.saw_capture(&capture.captured_at, "proxy");
+        batch.put(CF_META, State::KEY, &self.state.encode());
+        self.store.write(batch)?;
+        Ok(PutOutcome::Added)
+    }
+
+    /// Recorded HTTP exchanges under `exchange_key`, oldest first.
+    pub fn http_captures(&self, exchange_key: &[u8; 32]) -> Result<Vec<HttpCapture>> {
+        super::reader::http_captures(&self.store, exchange_key)
     }
 
     /// Copies a reader output under its key (merge).

@@ -28,6 +28,10 @@ enum Command {
     /// Serve web_search / browse tool calls over HTTP: `/retrieve` (Search-R1, veRL), `/search` (Serper-style),
     /// `/browse`, `/healthz`, `/metrics`. Replay from a snapshot (deterministic, no network), or live, or record.
     Serve(ServeArgs),
+    /// Record and replay any agent's web traffic with no change to it: an HTTP(S) forward proxy with a local CA
+    /// (`HTTPS_PROXY`) whose search API calls, pages and chat completions land in a snapshot; `proxy ca` writes
+    /// the CA certificate clients trust.
+    Proxy(cli::proxy::ProxyArgs),
     /// The built-in synthetic web (a loopback test web with search APIs and fault injection).
     #[command(subcommand)]
     Sim(SimCommand),
@@ -110,6 +114,7 @@ fn run(command: Command) -> Result<ExitCode> {
         Command::Record(a) => cli::record::run(a),
         Command::Sim(c) => cli::sim::run(c),
         Command::Serve(a) => cli::serve::run(a),
+        Command::Proxy(a) => cli::proxy::run(a),
         Command::Score(a) => cli::score::score(a),
         Command::Digest(c) => cli::digest::run(c),
         #[cfg(feature = "train")]

@@ -4,6 +4,7 @@ pub mod digest;
 pub mod generate;
 #[cfg(feature = "train")]
 pub mod model;
+pub mod proxy;
 pub mod record;
 pub mod score;
 pub mod serve;

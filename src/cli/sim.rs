@@ -48,6 +48,10 @@ pub enum SimCommand {
         /// infoboxes, suggestions and an unresponsive engine (a partial failure)
         #[arg(long)]
         side_data: bool,
+        /// Base URL search results link to (e.g. `https://sim.test` when the sim sits behind a TLS front under
+        /// that name); default: `http://` and the Host the client used.
+        #[arg(long)]
+        link_base: Option<String>,
     },
     /// Write the sim world's questions as JSONL: `{"id", "question", "answers", "hops", "split", "support",
     /// "expert_queries", "expert_notes"}` (support: the pages holding the facts; expert_queries: one search per hop
@@ -109,6 +113,7 @@ pub fn run(command: SimCommand) -> Result<ExitCode> {
             retry_after,
             api_key,
             side_data,
+            link_base,
         } => {
             let fault_seed = world.seed;
             let faults = FaultConfig {
@@ -120,7 +125,7 @@ pub fn run(command: SimCommand) -> Result<ExitCode> {
                 seed: fault_seed,
             };
             let cfg = SimConfig { world: world.config(), faults, api_key, side_data };
-            serve(&cfg, SocketAddr::new(bind, port))
+            serve(&cfg, link_base, SocketAddr::new(bind, port))
         }
         SimCommand::Questions { world, split, out } => {
             let world = World::generate(&world.config())?;
@@ -162,8 +167,8 @@ fn write_out(out: Option<PathBuf>, text: &str) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn serve(cfg: &SimConfig, addr: SocketAddr) -> Result<ExitCode> {
-    let state = std::sync::Arc::new(sim::SimState::new(cfg)?);
+fn serve(cfg: &SimConfig, link_base: Option<String>, addr: SocketAddr) -> Result<ExitCode> {
+    let state = std::sync::Arc::new(sim::SimState::new(cfg)?.with_link_base(link_base));
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;

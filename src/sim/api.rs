@@ -48,7 +48,7 @@ async fn search_fault(s: &SimState, q: &str) -> Option<Response> {
 
 /// `(title, absolute url, snippet)` of results `offset..offset+num` for `q`.
 fn hits(s: &SimState, headers: &HeaderMap, q: &str, num: usize, offset: usize) -> Vec<(String, String, String)> {
-    let base = base_url(headers);
+    let base = s.link_base.clone().unwrap_or_else(|| base_url(headers));
     let found = s.index.search(q, offset + num);
     found.into_iter().skip(offset).map(|h| (h.title, format!("{base}{}", h.path), h.snippet)).collect()
 }

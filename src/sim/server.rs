@@ -36,6 +36,8 @@ pub struct SimState {
     pub attempts: Attempts,
     pub api_key: Option<String>,
     pub side_data: bool,
+    /// Where search results point (`https://sim.test`); `None`: `http://` + the Host the client used.
+    pub link_base: Option<String>,
 }
 
 impl SimState {
@@ -51,7 +53,14 @@ impl SimState {
             attempts: Attempts::default(),
             api_key: cfg.api_key.clone(),
             side_data: cfg.side_data,
+            link_base: None,
         })
+    }
+
+    /// Search results point at `base` (e.g. `https://sim.test` behind a TLS front) instead of the Host used.
+    pub fn with_link_base(mut self, base: Option<String>) -> SimState {
+        self.link_base = base.map(|b| b.trim_end_matches('/').to_string());
+        self
     }
 }
 

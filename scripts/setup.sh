@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what building and testing webtape needs on a fresh Debian/Ubuntu machine, and nothing that is
 # already there: libclang (RocksDB's bindgen), PyTorch 2.11.0 (libtorch for tch 0.24), warcio (the reference WARC
-# implementation the tests compare against), pyarrow (parquet question files), transformers (the reference for the
-# policy model's parity tests), libssl-dev (reqwest's TLS), and a virtual environment of its own at
-# target/pyenv-frameworks with pinned veRL, SkyRL-gym and TRL (the Python package's integration tests; made only when
-# missing or when its pins differ). With --bench, also the Python peers of the import benchmark.
+# implementation the tests compare against), httpx and openai (the proxy test's clients), pyarrow (parquet question
+# files), transformers (the reference for the policy model's parity tests), libssl-dev (reqwest's TLS), and a virtual
+# environment of its own at target/pyenv-frameworks with pinned veRL, SkyRL-gym and TRL (the Python package's
+# integration tests; made only when missing or when its pins differ). With --bench, also the Python peers of the
+# import benchmark.
 set -euo pipefail
 PYTHON=${PYTHON:-python3}
 TORCH_VERSION=2.11.0
@@ -40,6 +41,9 @@ py_need=()
 "$PYTHON" -c "import pyarrow" 2>/dev/null || py_need+=(pyarrow)
 # The official MCP SDK: the client of the /mcp route's test.
 "$PYTHON" -c "import mcp.client.streamable_http" 2>/dev/null || py_need+=("mcp==2.3.0")
+# Unmodified clients of `webtape proxy`'s test: httpx and the official OpenAI SDK (beside requests).
+"$PYTHON" -c 'import httpx; assert httpx.__version__ == "0.28.1"' 2>/dev/null || py_need+=("httpx==0.28.1")
+"$PYTHON" -c 'import openai; assert openai.__version__ == "3.51.0"' 2>/dev/null || py_need+=("openai==3.51.0")
 have_tf=$("$PYTHON" -c 'import transformers; print(transformers.__version__)' 2>/dev/null || true)
 [[ "$have_tf" == "$TRANSFORMERS_VERSION" ]] || py_need+=("transformers==$TRANSFORMERS_VERSION")
 if [[ "${1:-}" == "--bench" ]]; then

@@ -27,6 +27,7 @@ mod model_init;
 mod model_pretrain;
 #[cfg(feature = "train")]
 mod model_weights;
+mod proxy;
 mod reader;
 mod record;
 mod resume;

@@ -3,7 +3,7 @@
 //! trust `ca.pem` (`REQUESTS_CA_BUNDLE`, `SSL_CERT_FILE`, `NODE_EXTRA_CA_CERTS`). Knows nothing of snapshots.
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use hudsucker::certificate_authority::CertificateAuthority;
@@ -116,7 +116,7 @@ impl LocalCa {
 }
 
 /// Makes a CA in `dir`: a new key (owner-only file) and its self-signed certificate.
-fn create(dir: &Path, cert_path: &PathBuf, key_path: &PathBuf) -> Result<(String, KeyPair)> {
+fn create(dir: &Path, cert_path: &Path, key_path: &Path) -> Result<(String, KeyPair)> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let key = KeyPair::generate().map_err(ca_error)?;
     let cert = ca_params()?.self_signed(&key).map_err(ca_error)?;

@@ -63,9 +63,9 @@ impl Default for ProxyConfig {
 
 /// Where answers come from.
 enum Tape {
-    Replay(Snapshot),
+    Replay(Box<Snapshot>),
     /// Taken out by [`ProxyState::finish`].
-    Record(Mutex<Option<SnapshotWriter>>),
+    Record(Box<Mutex<Option<SnapshotWriter>>>),
     Live,
 }
 
@@ -87,7 +87,7 @@ impl ProxyState {
         }
         let need = || Error::Config(format!("--mode {:?} needs --snapshot DIR", cfg.mode).to_lowercase());
         let tape = match cfg.mode {
-            Mode::Replay => Tape::Replay(Snapshot::open(snapshot.ok_or_else(need)?)?),
+            Mode::Replay => Tape::Replay(Box::new(Snapshot::open(snapshot.ok_or_else(need)?)?)),
             Mode::Record => {
                 let dir = snapshot.ok_or_else(need)?;
                 let writer = if dir.join("manifest.json").exists() {
@@ -95,7 +95,7 @@ impl ProxyState {
                 } else {
                     SnapshotWriter::create(dir)?
                 };
-                Tape::Record(Mutex::new(Some(writer)))
+                Tape::Record(Box::new(Mutex::new(Some(writer))))
             }
             Mode::Live => Tape::Live,
         };
@@ -158,7 +158,7 @@ impl ProxyState {
         let at = self.cfg.at.as_deref();
         let writer = match &self.tape {
             Tape::Replay(snapshot) => {
-                return match tape::recorded(snapshot, req, at)? {
+                return match tape::recorded(snapshot.as_ref(), req, at)? {
                     Some(answer) => Ok(answer),
                     None => tape::miss(snapshot, req, self.cfg.miss),
                 }

@@ -24,6 +24,7 @@
 //! | [`fuzz`] | one entry per parser that sees outside bytes, for the fuzz harness (`tests/fuzz/`, `make fuzz`) |
 //! | [`recorder`] | question file → provider → pages → snapshot; concurrent and resumable |
 //! | `torch_info` | \[train\] libtorch / CUDA status for `webtape doctor` |
+//! | `determinism` | \[train\] libtorch's deterministic-algorithms switch (`train --deterministic`) |
 //!
 //! ```no_run
 //! use webtape::snapshot::{import_warc, Snapshot, SnapshotWriter};
@@ -42,6 +43,8 @@ pub mod agent;
 #[cfg(feature = "train")]
 pub mod config;
 pub mod data;
+#[cfg(feature = "train")]
+pub mod determinism;
 pub mod env;
 pub mod error;
 pub mod extract;

@@ -11,6 +11,7 @@ use webtape::agent::judge::Judge;
 use webtape::agent::plans::{read_planned, run_expert};
 use webtape::agent::{RemoteEnv, RolloutConfig, Task, Tools, Trajectory};
 use webtape::config::TrainConfig;
+use webtape::determinism::Determinism;
 use webtape::env::{EnvConfig, Environment, LiveWeb, Mode};
 use webtape::model::codec::TextCodec;
 use webtape::model::{parse_device, Policy};
@@ -41,6 +42,11 @@ pub struct TrainArgs {
     /// replay (default): the snapshot; record: the live web, recorded into the snapshot; live: the live web.
     #[arg(long, value_enum, default_value = "replay")]
     mode: Mode,
+    /// libtorch's kernel choice (`torch.use_deterministic_algorithms`): off (default, fastest); warn (the same
+    /// kernels, and each op without a deterministic implementation named on stderr); on (deterministic kernels
+    /// only, and CUBLAS_WORKSPACE_CONFIG=:4096:8; an op with none fails naming itself). Matters on GPUs.
+    #[arg(long, value_enum, default_value = "off")]
+    deterministic: Determinism,
     #[command(flatten)]
     web: WebArgs,
 }
@@ -147,6 +153,7 @@ fn read_trajectories(path: &std::path::Path) -> Result<Vec<Trajectory>> {
 }
 
 pub fn train(a: TrainArgs) -> Result<ExitCode> {
+    webtape::determinism::apply(a.deterministic)?;
     let mut cfg = TrainConfig::from_file_with(&a.config, &a.set)?;
     if let Some(dir) = a.resume.as_ref().or(a.run_dir.as_ref()) {
         cfg.run_dir = dir.clone();

@@ -4,6 +4,8 @@ pub mod digest;
 pub mod generate;
 #[cfg(feature = "train")]
 pub mod model;
+#[cfg(feature = "train")]
+pub mod model_probe;
 pub mod proxy;
 pub mod record;
 pub mod score;

@@ -1,6 +1,7 @@
 //! `webtape model`: model folders without a download — `init` builds a tiny random Qwen2 checkpoint whose BPE
 //! tokenizer is trained on a snapshot's text; `pretrain` builds a small pretrained base from seeded sim worlds;
-//! `merge` folds a LoRA adapter into its base as a full checkpoint.
+//! `merge` folds a LoRA adapter into its base as a full checkpoint; `logits` and `bench-generate` measure one
+//! (see `model_probe`).
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -31,6 +32,12 @@ pub enum ModelCommand {
     /// step-NNNNNN) into its base weights, W + alpha/r · B A, and write a full checkpoint that `transformers`,
     /// `webtape eval` and `webtape generate` load like any other.
     Merge(MergeArgs),
+    /// Write the logits a checkpoint gives for lists of token ids (each list alone, f32, safetensors): the
+    /// numbers to hold against another implementation, e.g. `transformers`, on CPU or CUDA, in any dtype.
+    Logits(super::model_probe::LogitsArgs),
+    /// Time generation of exactly N new tokens (EOS ignored) for batches of given prompts, at several batch
+    /// sizes, after a warm-up: seconds, prefill seconds, tokens/s, and the tokens (greedy by default).
+    BenchGenerate(super::model_probe::BenchGenerateArgs),
 }
 
 #[derive(Args)]
@@ -107,6 +114,8 @@ pub fn run(cmd: ModelCommand) -> Result<ExitCode> {
         ModelCommand::Init(args) => init(args),
         ModelCommand::Pretrain(args) => pretrain(args),
         ModelCommand::Merge(args) => merge(args),
+        ModelCommand::Logits(args) => super::model_probe::logits(args),
+        ModelCommand::BenchGenerate(args) => super::model_probe::bench_generate(args),
     }
 }
 

@@ -14,6 +14,7 @@
 //! | `lora`, `adapter` | \[train\] `[lora]` settings and `lora_A` init; PEFT's adapter files |
 //! | `generate`, `policy` | \[train\] batched generation; the [`crate::agent::generator::Generator`] impl |
 //! | `init` | \[train\] a tiny random Qwen2 checkpoint with a BPE tokenizer trained on a snapshot's text |
+//! | `probe` | \[train\] logits of given ids and timed fixed-length generation, to compare with other implementations |
 //! | `init_corpus` | \[train\] the text that tokenizer trains on: agent-format episodes, then snapshot pages |
 pub mod chat;
 pub mod codec;
@@ -40,6 +41,8 @@ pub mod layers;
 pub mod lora;
 #[cfg(feature = "train")]
 pub mod policy;
+#[cfg(feature = "train")]
+pub mod probe;
 #[cfg(feature = "train")]
 pub mod weights;
 

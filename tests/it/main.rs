@@ -16,6 +16,8 @@ mod faults;
 mod fetch;
 mod frameworks;
 #[cfg(feature = "train")]
+mod gpu_check;
+#[cfg(feature = "train")]
 mod model_chat;
 #[cfg(feature = "train")]
 mod model_forward;

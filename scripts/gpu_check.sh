@@ -25,7 +25,7 @@ package() {
   # System libraries the binary needs beyond glibc and libtorch, for a machine that lacks them (used only then).
   ldd "$built" | awk '/=> \// {print $3}' | while read -r lib; do
     case "$(basename "$lib")" in
-      libc.so*|libm.so*|libdl.so*|libpthread.so*|librt.so*|libresolv.so*|ld-linux*) continue ;;
+      libc.so*|libm.so*|libdl.so*|libpthread.so*|librt.so*|libresolv.so*|libutil.so*|ld-linux*) continue ;;
     esac
     [[ "$lib" == */site-packages/* || "$lib" == */dist-packages/* ]] && continue
     cp -L "$lib" "$stage/lib/"

@@ -29,7 +29,10 @@ GPU = {
     # draws there (the throughput part's sampled row measures what that costs).
     "grpo": {"dtype": "bf16", "questions": 8, "samples": 8, "max_turns": 2, "max_turn_tokens": 256,
              "max_response_tokens": 1024, "top_k": 50, "lr": 1e-6, "micro_batch": 8, "entropy_coef": 0.001},
-    "lora": {"rank": 16, "alpha": 32, "lr": 1e-5},
+    # A 7B step keeps a micro-batch's activations through all 28 layers for the adapters' gradients: 4 sequences.
+    "lora": {"rank": 16, "alpha": 32, "lr": 1e-5, "micro_batch": 4},
+    # After the steps: two runs with deterministic kernels of each step whose default runs differ (`always`: of each).
+    "deterministic_runs": "if-differ",
     "bandwidth_tbs": 4.3, "budget_s": 345,
 }
 # The CPU dry run: the same steps on tiny models, so that `make test` keeps the check from rotting.
@@ -40,6 +43,7 @@ CPU = {
                    "sampled_tokens": 4},
     "grpo": {**GPU["grpo"], "dtype": "f32", "questions": 2, "samples": 2, "max_turn_tokens": 12,
              "max_response_tokens": 64, "micro_batch": 2},
+    "lora": {**GPU["lora"], "micro_batch": 2},
     "budget_s": 900,
 }
 # name → (function, the parts it needs)
@@ -52,6 +56,7 @@ PARTS = {
     "grpo": (parts.grpo, ["policy_checkpoint"]),
     "large_checkpoint": (parts.large_checkpoint, ["setup"]),
     "lora": (parts.lora, ["large_checkpoint"]),
+    "deterministic": (parts.deterministic, []),
 }
 
 
@@ -126,11 +131,15 @@ def main():
     p.add_argument("--keep-work", action="store_true", help="keep the scratch folder (checkpoints, runs)")
     p.add_argument("--lora-rank", type=int, help="LoRA rank of the lora part (default 16)")
     p.add_argument("--bandwidth-tbs", type=float, help="memory bandwidth for the decode limit (default 4.3)")
+    p.add_argument("--deterministic-runs", choices=["if-differ", "always"],
+                   help="when the deterministic part runs each step twice with deterministic kernels (default: "
+                        "if its two default runs differ)")
     args = p.parse_args()
     settings = json.loads(json.dumps(GPU if args.device == "cuda" else CPU))
     if args.lora_rank is not None:
         settings["lora"]["rank"] = args.lora_rank
     settings["bandwidth_tbs"] = args.bandwidth_tbs or settings["bandwidth_tbs"]
+    settings["deterministic_runs"] = args.deterministic_runs or settings["deterministic_runs"]
     settings["budget_s"] = args.budget_s or settings["budget_s"]
     names = selected([n.strip() for n in args.parts.split(",") if n.strip()])
     args.out.mkdir(parents=True, exist_ok=True)

@@ -185,7 +185,7 @@ temperature = 1.0
 {top_k}invalid_action = "feedback"
 [grpo]
 lr = {lora['lr'] if lora else g['lr']}
-micro_batch = {g['micro_batch']}
+micro_batch = {lora.get('micro_batch', g['micro_batch']) if lora else g['micro_batch']}
 entropy_coef = {g['entropy_coef']}
 [train]
 steps = 1
@@ -229,10 +229,9 @@ def same(a, b):
     return a["metrics_text"] == b["metrics_text"] and a["weights_digest"] == b["weights_digest"]
 
 
-def step_and_determinism(c, label, model, lora):
-    """Two runs of one step with the default kernels (the second asking libtorch to name the ops that are not
-    deterministic); if they differ, two more with deterministic kernels, when the budget allows. A run that fails
-    after the first is recorded in the verdict, the first run's figures kept."""
+def two_runs(c, label, model, lora):
+    """Two runs of one step with the default kernels, the second asking libtorch to name the ops that are not
+    deterministic. A second run that fails is recorded in the verdict; the first run's figures are kept."""
     a = train_once(c, f"{label}-a", model, lora, "off")
     runs, verdict = [a], {}
     try:
@@ -241,19 +240,6 @@ def step_and_determinism(c, label, model, lora):
         verdict = {"default_kernels_identical": same(a, b), "nondeterministic_ops": b["nondeterministic_ops"]}
     except StepFailed as e:
         verdict = {"default_kernels_identical": None, "nondeterministic_ops": {}, "error": str(e)}
-    if verdict["default_kernels_identical"] is False:
-        needed = 2.2 * a["process"]["seconds"]
-        verdict["deterministic_kernels_identical"] = None
-        if c.runner.budget.left() < needed:
-            verdict["skipped"] = f"no time left for two runs with --deterministic on (~{needed:.0f}s)"
-        else:
-            try:
-                on = [train_once(c, f"{label}-{x}", model, lora, "on") for x in ("c", "d")]
-                runs += on
-                verdict["deterministic_kernels_identical"] = same(*on)
-                verdict["deterministic_kernels_cost"] = on[0]["seconds"] / a["seconds"]
-            except StepFailed as e:
-                verdict["skipped"] = f"--deterministic on failed: {e}"
     for r in runs:
         r.pop("metrics_text")
     return {"settings": {**c.settings["grpo"], **({"lora": lora} if lora else {})}, "runs": runs,
@@ -261,8 +247,42 @@ def step_and_determinism(c, label, model, lora):
 
 
 def grpo(c):
-    return step_and_determinism(c, "grpo-policy", c.work / "policy", None)
+    return two_runs(c, "grpo-policy", c.work / "policy", None)
 
 
 def lora(c):
-    return step_and_determinism(c, "grpo-large-lora", c.work / "large", c.settings["lora"])
+    return two_runs(c, "grpo-large-lora", c.work / "large", c.settings["lora"])
+
+
+def deterministic(c):
+    """For each step whose two default-kernel runs differed (or every step, with `deterministic_runs: always`):
+    two runs with `--deterministic on`, whether they agree and what the deterministic kernels cost. Run last, so
+    that the steps' own figures come first when time is short."""
+    out = {}
+    steps = (("grpo", "grpo-policy", c.work / "policy", None), ("lora", "grpo-large-lora", c.work / "large",
+                                                                 c.settings["lora"]))
+    for part, label, model, lora in steps:
+        first = c.results.get(part)
+        if first is None:
+            out[part] = {"status": "skipped", "reason": f"{part} did not pass"}
+            continue
+        if first["determinism"]["default_kernels_identical"] and c.settings["deterministic_runs"] != "always":
+            out[part] = {"status": "not needed", "reason": "the default kernels gave identical runs"}
+            continue
+        needed = 2.2 * first["runs"][0]["process"]["seconds"]
+        if c.runner.budget.left() < needed:
+            out[part] = {"status": "skipped", "reason": f"no time left for two more runs (~{needed:.0f}s)"}
+            continue
+        try:
+            on = [train_once(c, f"{label}-{x}", model, lora, "on") for x in ("c", "d")]
+        except StepFailed as e:
+            out[part] = {"status": "failed", "error": str(e)}
+            continue
+        identical = same(*on)
+        for r in on:
+            r.pop("metrics_text")
+        cost = on[0]["seconds"] / first["runs"][0]["seconds"]
+        out[part] = {"status": "ok", "identical": identical, "step_time_vs_default": cost, "runs": on}
+    if any(x["status"] == "failed" for x in out.values()):
+        raise StepFailed("; ".join(f"{k}: {x['error']}" for k, x in out.items() if x["status"] == "failed"))
+    return out

@@ -48,7 +48,9 @@ def markdown(r: dict) -> str:
     out.append(table(["part", "status", "seconds", "note"], [
         [name, p["status"], num(p.get("seconds")), (p.get("error") or p.get("reason") or "").splitlines()[0][:150]
          if p.get("error") or p.get("reason") else ""] for name, p in r["parts"].items()]))
-    for name, render in (("parity", parity), ("throughput", throughput), ("grpo", grpo), ("lora", grpo)):
+    renders = (("parity", parity), ("throughput", throughput), ("grpo", grpo), ("lora", grpo),
+               ("deterministic", deterministic))
+    for name, render in renders:
         part = r["parts"].get(name, {})
         if part.get("status") == "ok":
             out.append(render(name, part["result"], r))
@@ -79,14 +81,22 @@ def throughput(_name, p, r):
               "measured decode time (the call less a one-token call). Sampled rows: temperature 1, top-p 1.\n")
 
 
-def grpo(name, p, _r):
-    s = p["settings"]
-    what = (f"LoRA rank {s['lora']['rank']} on {_r['settings']['large_preset']}" if "lora" in s
-            else f"every weight of {_r['settings']['policy_preset']}")
-    rows = [[x["run"], x["deterministic"], num(x["seconds"]), num(x["generate_s"]), num(x["tools_s"]),
+STEP_HEADER = ["run", "kernels", "step s", "generation s", "tools s", "update s", "process s", "peak GPU GiB",
+               "peak RSS GiB", "response tokens", "loss", "grad norm", "weights digest"]
+
+
+def step_rows(runs):
+    return [[x["run"], x["deterministic"], num(x["seconds"]), num(x["generate_s"]), num(x["tools_s"]),
              num(x["train_s"]), num(x["process"]["seconds"]), num(x["process"]["peak_gpu_gib"]),
              num(x["process"]["peak_rss_gib"]), num(x["metrics"]["response_tokens"]), num(x["metrics"]["loss"], 6),
-             num(x["metrics"]["grad_norm"], 6), x["weights_digest"]] for x in p["runs"]]
+             num(x["metrics"]["grad_norm"], 6), x["weights_digest"]] for x in runs]
+
+
+def grpo(name, p, r):
+    s = p["settings"]
+    what = (f"LoRA rank {s['lora']['rank']} on {r['settings']['large_preset']}" if "lora" in s
+            else f"every weight of {r['settings']['policy_preset']}")
+    rows = step_rows(p["runs"])
     d = p["determinism"]
     ops = ", ".join(f"`{k}` ×{v}" for k, v in sorted(d["nondeterministic_ops"].items())) or "none"
     same = d["default_kernels_identical"]
@@ -95,12 +105,19 @@ def grpo(name, p, _r):
     else:
         verdict = (f"Default kernels: two runs {'gave identical' if same else 'DIFFERED in'} metrics and weights. "
                    f"Ops libtorch names as not deterministic (`--deterministic warn`): {ops}.")
-    if "deterministic_kernels_identical" in d:
-        on = d["deterministic_kernels_identical"]
-        verdict += " With `--deterministic on`: " + (
-            d.get("skipped") or f"{'identical' if on else 'still different'}, step time ×"
-                                f"{d['deterministic_kernels_cost']:.2f}.")
     return (f"## GRPO step ({name}): {s['questions']} questions × {s['samples']} rollouts, {what}, replay\n\n"
-            + table(["run", "kernels", "step s", "generation s", "tools s", "update s", "process s", "peak GPU GiB",
-                     "peak RSS GiB", "response tokens", "loss", "grad norm", "weights digest"], rows)
+            + table(STEP_HEADER, rows)
             + f"\n{verdict}\n")
+
+
+def deterministic(_name, p, _r):
+    lines, runs = [], []
+    for step, x in p.items():
+        if x["status"] == "ok":
+            lines.append(f"- {step}: two runs with `--deterministic on` {'agree' if x['identical'] else 'STILL DIFFER'}"
+                         f"; step time ×{x['step_time_vs_default']:.2f} of the default kernels'.")
+            runs += x["runs"]
+        else:
+            lines.append(f"- {step}: {x['status']} ({x.get('reason') or x.get('error', '')})")
+    out = "## Deterministic kernels (`webtape train --deterministic on`)\n\n" + "\n".join(lines) + "\n"
+    return out + ("\n" + table(STEP_HEADER, step_rows(runs)) if runs else "")

@@ -9,8 +9,8 @@ use serde_json::Value;
 
 use crate::common::*;
 
-const PARTS: [&str; 8] =
-    ["env", "setup", "policy_checkpoint", "parity", "throughput", "grpo", "large_checkpoint", "lora"];
+const PARTS: [&str; 9] =
+    ["env", "setup", "policy_checkpoint", "parity", "throughput", "grpo", "large_checkpoint", "lora", "deterministic"];
 
 fn gpu_check(out: &Path, extra: &[&str]) -> Output {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/gpu_check.sh");
@@ -76,11 +76,25 @@ fn check_step(part: &Value, lora: bool) {
     assert_eq!(runs[0]["weights_digest"], runs[1]["weights_digest"]);
 }
 
+/// `--deterministic-runs always`: each step twice more with deterministic kernels only (which, among others, fill
+/// uninitialised memory with NaN: a run that read any would show it), agreeing with each other and the default.
+fn check_deterministic(part: &Value, steps: &Value) {
+    for step in ["grpo", "lora"] {
+        let d = &part[step];
+        assert_eq!((d["status"].as_str(), d["identical"].as_bool()), (Some("ok"), Some(true)), "{step}: {d}");
+        let runs = d["runs"].as_array().unwrap();
+        assert!(runs.iter().all(|r| r["deterministic"] == "on"), "{d}");
+        let default = &steps[step]["result"]["runs"][0];
+        assert_eq!(runs[0]["metrics"], default["metrics"], "{step}: the CPU kernels are deterministic already");
+        assert_eq!(runs[0]["weights_digest"], default["weights_digest"]);
+    }
+}
+
 #[test]
 fn gpu_check_dry_run_measures_every_part() {
     let tmp = tempdir();
     let out = tmp.path().join("out");
-    let run = gpu_check(&out, &[]);
+    let run = gpu_check(&out, &["--deterministic-runs", "always"]);
     assert!(run.status.success(), "gpu_check.sh failed:\n{}\n{}", stderr(&run), stdout(&run));
     let doc = json(&out.join("gpu_check.json"));
     assert_eq!((doc["mode"].as_str(), doc["ok"].as_bool()), (Some("cpu dry run"), Some(true)));
@@ -95,8 +109,11 @@ fn gpu_check_dry_run_measures_every_part() {
     check_throughput(&parts["throughput"]["result"]);
     check_step(&parts["grpo"]["result"], false);
     check_step(&parts["lora"]["result"], true);
+    check_deterministic(&parts["deterministic"]["result"], &doc["parts"]);
     let md = std::fs::read_to_string(out.join("gpu_check.md")).unwrap();
-    for heading in ["## Parity", "## Generation throughput", "## GRPO step (grpo)", "## GRPO step (lora)"] {
+    let headings =
+        ["## Parity", "## Generation throughput", "## GRPO step (grpo)", "## GRPO step (lora)", "## Deterministic"];
+    for heading in headings {
         assert!(md.contains(heading), "{heading} in the markdown:\n{md}");
     }
     assert!(!md.contains("failed") && !md.contains("## Errors"), "{md}");

@@ -40,7 +40,9 @@ package() {
   rm -rf "$stage"
   local size
   size=$(stat -c %s "$PKG/webtape-gpu.tar.gz")
-  echo "packed $PKG/webtape-gpu.tar.gz: $((size / 1024 / 1024)) MiB (stripped binary + $(tar -tzf "$PKG/webtape-gpu.tar.gz" | grep -c '^./lib/.') fallback libraries)"
+  local libs
+  libs=$(tar -tzf "$PKG/webtape-gpu.tar.gz" | grep -c '^./lib/.')
+  echo "packed $PKG/webtape-gpu.tar.gz: $((size / 1024 / 1024)) MiB (stripped binary + $libs fallback libraries)"
   if ((size > 48 * 1024 * 1024)); then
     echo "error: the package is over 48 MiB; the working tree that travels to the GPU machine is limited to 64 MiB" >&2
     exit 1
@@ -61,7 +63,7 @@ if [[ "${1:-}" == "--package" ]]; then
   exit 0
 fi
 if [[ $# -lt 1 || "$1" == -* ]]; then
-  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,/^set /p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'
   exit 2
 fi
 OUT=$1

@@ -3,6 +3,7 @@ raises StepFailed; the driver (check.py) records either and goes on with the par
 import hashlib
 import json
 import random
+import select
 import shutil
 import subprocess
 from collections import Counter
@@ -19,7 +20,8 @@ def env(c):
     hf = c.run(c.hf("info"), limit=120).last_json()
     doctor = c.run(c.webtape("doctor"), limit=60).stdout.strip()
     build = Path(c.bin).with_name("BUILD.json")
-    return {**hf, **c.runner.nvml.describe(), "doctor": doctor, "binary": str(c.bin),
+    return {**hf, **c.runner.nvml.describe(), "doctor": doctor, "binary_sees_cuda": "cuda available: true" in doctor,
+            "binary": str(c.bin),
             "binary_bytes": Path(c.bin).stat().st_size,
             "build": json.loads(build.read_text()) if build.exists() else None}
 
@@ -28,7 +30,8 @@ def setup(c):
     """The sim world recorded into a snapshot (loopback), its questions, a BPE tokenizer trained on it, and the
     fixed token ids of the parity and throughput parts."""
     s = c.settings
-    lines = c.run(c.webtape("sim", "questions", "--split", "train"), limit=60).stdout.splitlines()[:s["record_questions"]]
+    questions = c.run(c.webtape("sim", "questions", "--split", "train"), limit=60).stdout
+    lines = questions.splitlines()[:s["record_questions"]]
     (c.work / "questions.jsonl").write_text("\n".join(lines) + "\n")
     queries = [q for line in lines for q in json.loads(line)["expert_queries"]]
     (c.work / "queries.txt").write_text("\n".join(queries) + "\n")
@@ -38,12 +41,13 @@ def setup(c):
                            s["tokenizer_vocab"], "--hidden-size", 8, "--layers", 1, "--heads", 2, "--kv-heads", 1,
                            "--intermediate-size", 8, "--max-positions", 4096), limit=300)
     vocab = json.loads((tok / "tokenizer.json").read_text())
-    size = len(vocab["model"]["vocab"]) + len(vocab.get("added_tokens", []))
+    size = 1 + max([*vocab["model"]["vocab"].values(), *(t["id"] for t in vocab.get("added_tokens", []))])
     rng = random.Random(s["seed"])
-    draw = lambda n: [rng.randrange(3, size - 8) for _ in range(n)]
+    draw = lambda n: [rng.randrange(3, size) for _ in range(n)]  # ids 0..2 are the special tokens
     (c.work / "parity_ids.json").write_text(json.dumps([draw(n) for n in s["parity_lengths"]]))
     t = s["throughput"]
-    (c.work / "prompts.json").write_text(json.dumps([draw(t["prompt_tokens"]) for _ in range(max(t["batch_sizes"]))]))
+    prompts = [draw(t["prompt_tokens"]) for _ in range(max(*t["batch_sizes"], t["sampled_batch"]))]
+    (c.work / "prompts.json").write_text(json.dumps(prompts))
     return {"questions": len(lines), "queries": len(queries), "record": record, "tokenizer_tokens": size,
             "tokenizer": init.stdout.strip().splitlines()[-1]}
 
@@ -53,10 +57,11 @@ def record_sim(c):
     sim = subprocess.Popen([str(c.bin), "sim", "serve", "--port", "0"], stdout=subprocess.PIPE,
                            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, env=c.runner.env, text=True)
     try:
-        line = sim.stdout.readline()
+        ready, _, _ = select.select([sim.stdout], [], [], 60)
+        line = sim.stdout.readline() if ready else ""
         url = next((w for w in line.split() if w.startswith("http://")), None)
         if url is None:
-            raise StepFailed(f"`webtape sim serve` printed no address: {line!r}")
+            raise StepFailed(f"`webtape sim serve` printed no address within 60s: {line!r}")
         out = c.run(c.webtape("record", "--provider", "serper", "--endpoint", url, "--queries", c.work / "queries.txt",
                               "--snapshot", c.work / "snap", "--allow-private", "--rate", "none", "--host-rate",
                               "none", "--host-concurrency", 0, "--pages-per-query", 3, "--json"),

@@ -43,8 +43,9 @@ def markdown(r: dict) -> str:
     out = [f"# webtape GPU check: {r['mode']}\n",
            f"{r['started_at']}, {m.get('gpu') or 'no GPU'} (driver {m.get('driver', '–')}), torch "
            f"{m.get('torch', '–')}, transformers {m.get('transformers', '–')}, Python {m.get('python', '–')}; "
-           f"binary {m.get('binary_bytes', 0) / 2**20:.1f} MiB; {r['seconds']:.0f} s of a {r['budget_s']:.0f} s "
-           f"budget.\n"]
+           f"binary {m.get('binary_bytes', 0) / 2**20:.1f} MiB, its libtorch sees CUDA: "
+           f"{num(m.get('binary_sees_cuda'))}; "
+           f"{r['seconds']:.0f} s of a {r['budget_s']:.0f} s budget.\n"]
     out.append(table(["part", "status", "seconds", "note"], [
         [name, p["status"], num(p.get("seconds")), (p.get("error") or p.get("reason") or "").splitlines()[0][:150]
          if p.get("error") or p.get("reason") else ""] for name, p in r["parts"].items()]))
@@ -74,7 +75,8 @@ def throughput(_name, p, r):
     rows = [[x["picking"], f"{x['batch']} × {x['new_tokens']}", num(x["ours_tokens_per_s"]),
              num(x["transformers_tokens_per_s"]), num(x["speedup"]), num(x["limit_decode_tokens_per_s"]),
              num(100 * x["ours_share_of_limit"], 2), num(100 * x["transformers_share_of_limit"], 2),
-             "–" if x["agreement"] is None else f"{100 * x['agreement']:.0f} % ({100 * x['rows_identical']:.0f} % of rows whole)"]
+             "–" if x["agreement"] is None
+             else f"{100 * x['agreement']:.0f} % ({100 * x['rows_identical']:.0f} % of rows whole)"]
             for x in p["rows"]]
     return (f"## Generation throughput ({p['dtype']}, prompts of {p['prompt_tokens']} tokens)\n\n" + table(head, rows)
             + "\nTokens/s = batch × new tokens ÷ the whole call; % of limit = the bandwidth-bound decode time ÷ the "

@@ -24,41 +24,30 @@ pub trait Recorded {
     fn blob(&self, digest: &str) -> Result<Option<Vec<u8>>>;
 }
 
-impl Recorded for Snapshot {
-    fn http_captures(&self, key: &[u8; 32]) -> Result<Vec<HttpCapture>> {
-        Snapshot::http_captures(self, key)
-    }
-    fn search_captures(&self, request: &SearchRequest) -> Result<Vec<SearchCapture>> {
-        Snapshot::search_captures(self, request)
-    }
-    fn page(&self, url: &str, at: Option<&str>) -> Result<Option<PageView>> {
-        self.get_page(url, at)
-    }
-    fn reader_output(&self, model: &str, prompt: &str) -> Result<Option<String>> {
-        Snapshot::reader_output(self, model, prompt)
-    }
-    fn blob(&self, digest: &str) -> Result<Option<Vec<u8>>> {
-        Snapshot::blob(self, digest)
-    }
+/// The same lookups on a snapshot being read (replay) and one being written (record answers from what it stored).
+macro_rules! recorded_by {
+    ($t:ty) => {
+        impl Recorded for $t {
+            fn http_captures(&self, key: &[u8; 32]) -> Result<Vec<HttpCapture>> {
+                <$t>::http_captures(self, key)
+            }
+            fn search_captures(&self, request: &SearchRequest) -> Result<Vec<SearchCapture>> {
+                <$t>::search_captures(self, request)
+            }
+            fn page(&self, url: &str, at: Option<&str>) -> Result<Option<PageView>> {
+                self.get_page(url, at)
+            }
+            fn reader_output(&self, model: &str, prompt: &str) -> Result<Option<String>> {
+                <$t>::reader_output(self, model, prompt)
+            }
+            fn blob(&self, digest: &str) -> Result<Option<Vec<u8>>> {
+                <$t>::blob(self, digest)
+            }
+        }
+    };
 }
-
-impl Recorded for SnapshotWriter {
-    fn http_captures(&self, key: &[u8; 32]) -> Result<Vec<HttpCapture>> {
-        SnapshotWriter::http_captures(self, key)
-    }
-    fn search_captures(&self, request: &SearchRequest) -> Result<Vec<SearchCapture>> {
-        SnapshotWriter::search_captures(self, request)
-    }
-    fn page(&self, url: &str, at: Option<&str>) -> Result<Option<PageView>> {
-        self.get_page(url, at)
-    }
-    fn reader_output(&self, model: &str, prompt: &str) -> Result<Option<String>> {
-        SnapshotWriter::reader_output(self, model, prompt)
-    }
-    fn blob(&self, digest: &str) -> Result<Option<Vec<u8>>> {
-        SnapshotWriter::blob(self, digest)
-    }
-}
+recorded_by!(Snapshot);
+recorded_by!(SnapshotWriter);
 
 /// The one of `times` replay uses: the first, or the closest to `at` (the snapshot's one time rule).
 fn pick<'a>(times: impl Iterator<Item = &'a str>, at: Option<&str>) -> Result<Option<usize>> {

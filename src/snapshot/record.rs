@@ -142,18 +142,20 @@ pub fn split_page_key(key: &[u8]) -> Result<(&str, &str)> {
 
 /// Key of a search capture: the 32-byte request key, the capture time (14 digits) and 8 bytes of content hash.
 pub fn search_key(request_key: &[u8; 32], capture: &SearchCapture, encoded: &[u8]) -> Result<Vec<u8>> {
-    let mut key = Vec::with_capacity(32 + 14 + KEY_HASH_LEN);
-    key.extend_from_slice(request_key);
-    key.extend_from_slice(timestamp14(&capture.captured_at)?.as_bytes());
-    key.extend_from_slice(&blake3::hash(encoded).as_bytes()[..KEY_HASH_LEN]);
-    Ok(key)
+    timed_key(request_key, &capture.captured_at, encoded)
 }
 
 /// Key of an HTTP capture: its 32-byte exchange key, the capture time (14 digits) and 8 bytes of content hash.
 pub fn http_key(exchange_key: &[u8; 32], capture: &HttpCapture, encoded: &[u8]) -> Result<Vec<u8>> {
+    timed_key(exchange_key, &capture.captured_at, encoded)
+}
+
+/// `prefix` ‖ the capture time as 14 digits ‖ the first bytes of blake3(`encoded`): the key of every capture that
+/// is looked up by a 32-byte request key and kept once per time and content.
+fn timed_key(prefix: &[u8; 32], captured_at: &str, encoded: &[u8]) -> Result<Vec<u8>> {
     let mut key = Vec::with_capacity(32 + 14 + KEY_HASH_LEN);
-    key.extend_from_slice(exchange_key);
-    key.extend_from_slice(timestamp14(&capture.captured_at)?.as_bytes());
+    key.extend_from_slice(prefix);
+    key.extend_from_slice(timestamp14(captured_at)?.as_bytes());
     key.extend_from_slice(&blake3::hash(encoded).as_bytes()[..KEY_HASH_LEN]);
     Ok(key)
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::canon::SearchRequest;
 use super::index::{PageIndex, PageIndexWriter};
-use super::manifest::{now_rfc3339, Manifest};
+use super::manifest::{now_rfc3339, Counts, Manifest};
 use super::prepared::{PreparedPage, PutOutcome};
 use super::record::{self, HttpCapture, PageCapture, PageText, SearchCapture};
 use super::state::State;
@@ -131,17 +131,8 @@ impl SnapshotWriter {
         capture: &SearchCapture,
         blob: Option<(String, Vec<u8>, u64)>,
     ) -> Result<PutOutcome> {
-        if self.store.contains(CF_SEARCH, key)? {
-            return Ok(PutOutcome::Duplicate);
-        }
-        let mut batch = self.store.batch();
-        add_blob(&self.store, &mut self.state, &mut batch, blob.as_ref())?;
-        batch.put(CF_SEARCH, key, encoded);
-        self.state.counts.search_captures += 1;
-        self.state.saw_capture(&capture.captured_at, &capture.provider);
-        batch.put(CF_META, State::KEY, &self.state.encode());
-        self.store.write(batch)?;
-        Ok(PutOutcome::Added)
+        let seen = (capture.captured_at.as_str(), capture.provider.as_str());
+        self.put_capture_raw(CF_SEARCH, key, encoded, blob, seen, |c| c.search_captures += 1)
     }
 
     /// Adds one HTTP exchange recorded by the proxy under `exchange_key`, with its response body.
@@ -167,14 +158,28 @@ impl SnapshotWriter {
         capture: &HttpCapture,
         blob: Option<(String, Vec<u8>, u64)>,
     ) -> Result<PutOutcome> {
-        if self.store.contains(CF_HTTP, key)? {
+        self.put_capture_raw(CF_HTTP, key, encoded, blob, (&capture.captured_at, "proxy"), |c| c.http_captures += 1)
+    }
+
+    /// Writes an encoded capture under `key` in `cf` with its blob, counting it (`count`) and its time and provider
+    /// (`seen`), in one batch with the state; a key already there is a duplicate and writes nothing.
+    fn put_capture_raw(
+        &mut self,
+        cf: &str,
+        key: &[u8],
+        encoded: &[u8],
+        blob: Option<(String, Vec<u8>, u64)>,
+        seen: (&str, &str),
+        count: fn(&mut Counts),
+    ) -> Result<PutOutcome> {
+        if self.store.contains(cf, key)? {
             return Ok(PutOutcome::Duplicate);
         }
         let mut batch = self.store.batch();
         add_blob(&self.store, &mut self.state, &mut batch, blob.as_ref())?;
-        batch.put(CF_HTTP, key, encoded);
-        self.state.counts.http_captures += 1;
-        self.state.saw_capture(&capture.captured_at, "proxy");
+        batch.put(cf, key, encoded);
+        count(&mut self.state.counts);
+        self.state.saw_capture(seen.0, seen.1);
         batch.put(CF_META, State::KEY, &self.state.encode());
         self.store.write(batch)?;
         Ok(PutOutcome::Added)

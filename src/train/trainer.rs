@@ -148,6 +148,11 @@ impl Trainer {
         let per_part = groups.div_ceil(self.cfg.mini_batches.max(1)).max(1) * group;
         let mut all = Vec::new();
         for _ in 0..self.cfg.epochs.max(1) {
+            if per_part >= batch.sequences.len() {
+                // One part: the batch itself, not a copy.
+                all.push(self.grpo_step_with_sft(policy, batch, sft)?);
+                continue;
+            }
             for part in batch.sequences.chunks(per_part) {
                 let part = TrainBatch { sequences: part.to_vec() };
                 all.push(self.grpo_step_with_sft(policy, &part, sft)?);

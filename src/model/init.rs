@@ -18,6 +18,8 @@ use tokenizers::{AddedToken, SplitDelimiterBehavior, Tokenizer};
 use super::config::ModelConfig;
 use super::decoder::Decoder;
 pub use super::init_corpus::{corpus_from_snapshot, corpus_from_snapshots};
+pub use super::init_vocab::Numbers;
+use super::init_vocab::{add_number_chunks, add_whole_words};
 use super::policy::DEFAULT_SHARD_BYTES;
 use super::tokenizer::read_json;
 use super::weights::save_checkpoint;
@@ -64,6 +66,14 @@ pub struct InitSpec {
     pub agent_repeats: usize,
     /// How text is cut before BPE: `words` (default) or `qwen`.
     pub pretokenizer: Pretokenizer,
+    /// How numbers become tokens: `digits` (default, one per digit) or `chunks` (runs of up to three digits, each
+    /// one of 1,110 tokens counted in `vocab_size`).
+    #[serde(skip_serializing_if = "Numbers::is_digits")]
+    pub numbers: Numbers,
+    /// Words kept as one token each, matched before the split (e.g. the tool names `web_search`, `browse_webpage`,
+    /// so a small model never writes half of one and half of the other); counted in `vocab_size`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub whole_words: Vec<String>,
 }
 
 /// The pre-tokenizer split of the BPE tokenizer `model init` trains.
@@ -96,11 +106,18 @@ impl Default for InitSpec {
             max_corpus_chars: 20_000_000,
             agent_repeats: 32,
             pretokenizer: Pretokenizer::Words,
+            numbers: Numbers::Digits,
+            whole_words: Vec::new(),
         }
     }
 }
 
 impl InitSpec {
+    /// Vocabulary entries set by rule (tool tags, whole words, number chunks), not learnt by BPE.
+    fn reserved_tokens(&self) -> usize {
+        TOOL_TOKENS.split_whitespace().count() + self.whole_words.len() + self.numbers.extra_tokens()
+    }
+
     /// Checks sizes; the message names the offending field.
     pub fn validate(&self) -> Result<()> {
         let (h, heads, kv) = (self.hidden_size, self.num_attention_heads, self.num_key_value_heads);
@@ -111,8 +128,13 @@ impl InitSpec {
         if let Some((name, _)) = names.split_whitespace().zip(sizes).find(|(_, v)| *v == 0) {
             return Err(Error::Config(format!("model init: {name} must be at least 1")));
         }
+        let reserved = self.reserved_tokens();
         let rules = [
             ((300..=1 << 20).contains(&vocab), format!("vocab_size ({vocab}) must be 300..=1048576")),
+            (
+                vocab >= reserved + 300,
+                format!("vocab_size ({vocab}) must leave at least 300 tokens for BPE after the {reserved} set by rule"),
+            ),
             (h % heads == 0, format!("hidden_size ({h}) must be a multiple of num_attention_heads ({heads})")),
             ((h / heads) % 2 == 0, format!("hidden_size / num_attention_heads ({}) must be even (RoPE)", h / heads)),
             (
@@ -253,7 +275,7 @@ fn model_config(spec: &InitSpec, vocab: usize, eot: u32, im_end: u32) -> Value {
 /// Byte-level BPE as `tests/py/make_tiny_models.py` (and Qwen2) build it: NFC, a split regex (see [`Pretokenizer`]), byte-level
 /// pre-tokenizer and decoder; the special tokens get ids 0..3, the tool tokens come last. Deterministic: merges are
 /// picked by count, ties by token ids, and ids follow the (sorted) byte alphabet and the merge order.
-fn train_tokenizer(spec: &InitSpec, corpus: &[String]) -> Result<Tokenizer> {
+pub(super) fn train_tokenizer(spec: &InitSpec, corpus: &[String]) -> Result<Tokenizer> {
     let err = |e: tokenizers::Error| Error::Tokenizer(e.to_string());
     let mut tok = Tokenizer::new(BPE::default());
     tok.with_normalizer(Some(NFC)).map_err(err)?;
@@ -261,17 +283,22 @@ fn train_tokenizer(spec: &InitSpec, corpus: &[String]) -> Result<Tokenizer> {
         Pretokenizer::Qwen => QWEN_SPLIT,
         Pretokenizer::Words => WORD_SPLIT,
     };
+    // BPE learns on single digits; number chunks, if any, are added by rule after.
     let split =
         Split::new(SplitPattern::Regex(pattern.into()), SplitDelimiterBehavior::Isolated, false).map_err(err)?;
     tok.with_pre_tokenizer(Some(Sequence::new(vec![split.into(), ByteLevel::new(false, true, false).into()])));
     tok.with_decoder(Some(ByteLevel::default()));
     let trainer = BpeTrainer::builder()
-        .vocab_size(spec.vocab_size - TOOL_TOKENS.split_whitespace().count())
+        .vocab_size(spec.vocab_size - spec.reserved_tokens())
         .show_progress(false)
         .special_tokens(SPECIAL_TOKENS.iter().map(|t| AddedToken::from(*t, true)).collect())
         .initial_alphabet(ByteLevel::alphabet().into_iter().collect::<HashSet<char>>())
         .build();
     tok.train(&mut TrainerWrapper::BpeTrainer(trainer), corpus.iter()).map_err(err)?;
+    if spec.numbers == Numbers::Chunks {
+        tok = add_number_chunks(&tok, &spec.numbers.pattern(pattern))?;
+    }
+    add_whole_words(&mut tok, &spec.whole_words)?;
     tok.add_tokens(TOOL_TOKENS.split_whitespace().map(|t| AddedToken::from(t, false).normalized(false)))
         .map_err(err)?;
     Ok(tok)

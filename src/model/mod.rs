@@ -36,6 +36,8 @@ pub mod init;
 #[cfg(feature = "train")]
 mod init_corpus;
 #[cfg(feature = "train")]
+mod init_vocab;
+#[cfg(feature = "train")]
 pub mod layers;
 #[cfg(feature = "train")]
 pub mod lora;

@@ -11,7 +11,7 @@ fn config(dir: &Path, name: &str, port: u16, extra: &str) -> PathBuf {
     let text = format!(
         "out = \"{out}\"\nwork_dir = \"{work}\"\n{extra}\n\
          [worlds]\nseeds = [101, 102]\nentities = 30\nport = {port}\n\
-         [init]\nvocab_size = 512\nhidden_size = 32\nnum_hidden_layers = 2\nnum_attention_heads = 4\n\
+         [init]\nvocab_size = 1624\nnumbers = \"chunks\"\nwhole_words = [\"web_search\", \"browse_webpage\"]\nhidden_size = 32\nnum_hidden_layers = 2\nnum_attention_heads = 4\n\
          num_key_value_heads = 2\nintermediate_size = 64\nmax_position_embeddings = 4096\nseed = 0\n\
          [env]\ndate = \"2026-01-01\"\n[env.rules]\ntop_k = 3\nchunk_chars = 800\n\
          [rollout]\nmax_turns = 6\nmax_turn_tokens = 128\nmax_response_tokens = 2048\nmax_observation_chars = 500\n\
@@ -48,6 +48,14 @@ fn pretrain_rebuilds_the_same_base_and_it_evaluates() {
     let without_paths =
         |f: &[(String, Vec<u8>)]| f.iter().filter(|(n, _)| n != "pretrain.json").cloned().collect::<Vec<_>>();
     assert_eq!(without_paths(&a), without_paths(&b), "and the same tokenizer and config files");
+    // The demo base's vocabulary rules: every run of up to three digits one token, the tool names whole.
+    let tokenizer: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("a-base/tokenizer.json")).unwrap()).unwrap();
+    let vocab = &tokenizer["model"]["vocab"];
+    assert!(["07", "183", "999"].iter().all(|t| vocab.get(t).is_some()), "number chunks in the vocabulary");
+    let added: Vec<&str> =
+        tokenizer["added_tokens"].as_array().unwrap().iter().filter_map(|t| t["content"].as_str()).collect();
+    assert!(added.contains(&"web_search") && added.contains(&"browse_webpage"), "{added:?}");
     // The summary without the output path and the seconds: counts, losses and steps are the same.
     let summary = |t: &str| {
         let after_path = t.split_once(": ").map_or(t, |(_, rest)| rest);

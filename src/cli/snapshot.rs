@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Subcommand;
-use webtape::snapshot::{self, JsonlOptions, Snapshot, SnapshotWriter};
+use webtape::snapshot::{self, JsonlOptions, Ranking, Snapshot, SnapshotWriter};
 
 #[derive(Subcommand)]
 pub enum SnapshotCommand {
@@ -83,6 +83,9 @@ pub enum SnapshotCommand {
     },
     /// Rebuild the search index from the database and rewrite the manifest (after a crash or interruption).
     Repair { dir: PathBuf },
+    /// Rebuild the search index with the current ranking (v2). Snapshots made before keep their ranking (v1), so
+    /// searches replay exactly as recorded, until this: afterwards BM25 answers (unrecorded searches) change.
+    Reindex { dir: PathBuf },
     /// Merge the search index into one segment: faster BM25 on a snapshot that is done growing (before serving).
     Optimize { dir: PathBuf },
 }
@@ -144,6 +147,7 @@ pub fn run(command: SnapshotCommand) -> Result<ExitCode> {
                 Some(docs) => docs,
                 None => writer.rebuild_index()?,
             };
+            let ranking = writer.ranking();
             let m = writer.finish()?;
             println!(
                 "repaired {}: {docs} pages indexed, {} captures, digest {}",
@@ -151,6 +155,24 @@ pub fn run(command: SnapshotCommand) -> Result<ExitCode> {
                 m.counts.page_captures,
                 m.content_digest
             );
+            if ranking != Ranking::CURRENT {
+                println!("{}", old_ranking_note(&dir, ranking));
+            }
+        }
+        SnapshotCommand::Reindex { dir } => {
+            let mut writer = SnapshotWriter::open(&dir)?;
+            let before = writer.ranking();
+            let docs = writer.reindex()?;
+            writer.finish()?;
+            println!(
+                "reindexed {}: {docs} pages, ranking {} -> {}",
+                dir.display(),
+                before.name(),
+                Ranking::CURRENT.name()
+            );
+            if before != Ranking::CURRENT {
+                println!("BM25 answers (searches the snapshot did not record) now follow ranking {}; runs replayed before may differ where they used them", Ranking::CURRENT.name());
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -184,7 +206,7 @@ fn info(dir: &std::path::Path, json: bool) -> Result<()> {
     let m = snap.manifest();
     let size = dir_size(dir);
     if json {
-        let value = serde_json::json!({"manifest": m, "indexed_pages": snap.indexed_pages(), "size_bytes": size});
+        let value = serde_json::json!({"manifest": m, "indexed_pages": snap.indexed_pages(), "size_bytes": size, "ranking": snap.ranking().name()});
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
     }
@@ -203,7 +225,21 @@ fn info(dir: &std::path::Path, json: bool) -> Result<()> {
         m.last_capture.as_deref().unwrap_or("-")
     );
     println!("digest        {}", m.content_digest);
+    println!("ranking       {}", snap.ranking().name());
+    if snap.ranking() != Ranking::CURRENT {
+        println!("{}", old_ranking_note(dir, snap.ranking()));
+    }
     Ok(())
+}
+
+/// What a snapshot whose index ranks by an older rule means, and how to move it on.
+fn old_ranking_note(dir: &std::path::Path, ranking: Ranking) -> String {
+    format!(
+        "note: the search index ranks by {} (kept so BM25 answers replay as recorded); `webtape snapshot reindex {}` moves it to {}",
+        ranking.name(),
+        dir.display(),
+        Ranking::CURRENT.name()
+    )
 }
 
 fn verify(dir: &std::path::Path) -> Result<ExitCode> {

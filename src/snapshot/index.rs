@@ -1,36 +1,41 @@
-//! The snapshot's tantivy index: one document per URL (its latest page capture) with url, title and body,
-//! BM25 search with deterministic ranking (ties broken by SURT key) and snippets. Owns `index/`; never reads
-//! RocksDB itself (callers pass text in).
+//! The snapshot's tantivy index: one document per URL (its latest page capture) with url, title and body (and,
+//! from ranking v2, the URL path), BM25 search with deterministic ranking (ties broken by SURT key) and snippets.
+//! An index ranks by the rule its schema was built with ([`Ranking`]). Owns `index/`; never reads RocksDB itself
+//! (callers pass text in).
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, EmptyQuery, EnableScoring, Occur, Query, TermQuery};
-use tantivy::schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, STORED, STRING};
-use tantivy::tokenizer::{AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
+use tantivy::query::{EnableScoring, Query, TermQuery};
+use tantivy::schema::{
+    Field, FieldType, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, STORED, STRING,
+};
+use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, Searcher, TantivyDocument, Term};
 
+use super::analyzer::{self, TOKENIZER_V1, TOKENIZER_V2};
+pub use super::index_writer::PageIndexWriter;
+pub use super::query::ParsedQuery;
+use super::query::{parse_v1, parse_v2, ranking_of};
+pub use super::rank::Ranking;
+use super::rank::{v2_scores, CANDIDATES};
 use crate::error::{Error, Result};
 
-const TOKENIZER: &str = "webtape";
 /// How much of a page's text is scanned for the snippet.
 const SNIPPET_SCAN_BYTES: usize = 64 << 10;
-/// English function words left out of queries (not of the index), as BM25 retrievers such as bm25s do.
-const STOPWORDS: [&str; 33] = [
-    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it", "no", "not", "of",
-    "on", "or", "such", "that", "the", "their", "then", "there", "these", "they", "this", "to", "was", "will", "with",
-];
 /// Memory the indexer may use before it writes a segment.
 const WRITER_MEMORY: usize = 192 << 20;
 
 /// Field handles of the schema.
 #[derive(Clone, Copy)]
-struct Fields {
-    surt: Field,
-    key: Field,
-    url: Field,
-    title: Field,
-    body: Field,
+pub(super) struct Fields {
+    pub(super) surt: Field,
+    pub(super) key: Field,
+    pub(super) url: Field,
+    pub(super) title: Field,
+    pub(super) body: Field,
+    /// URL path words (ranking v2).
+    pub(super) path: Option<Field>,
 }
 
 /// One search hit, before the caller fetches text for its snippet.
@@ -47,26 +52,33 @@ pub struct IndexHit {
 /// Relative score margin within which documents near the k-th are fetched and rescored (see [`PageIndex::search`]).
 const SCORE_MARGIN: f32 = 1e-4;
 
-/// A parsed query, kept so snippets can highlight its terms.
-pub struct ParsedQuery {
-    query: Box<dyn Query>,
-    /// Its term clauses in query order, for [`PageIndex::search`]'s rescoring.
-    terms: Vec<Term>,
-}
-
 /// The tantivy index of a snapshot.
 pub struct PageIndex {
-    index: Index,
+    pub(super) index: Index,
     reader: IndexReader,
     fields: Fields,
     path: PathBuf,
+    ranking: Ranking,
+    /// v2: the query analyzer without the stemmer (function words are dropped before stemming).
+    query_words: TextAnalyzer,
 }
 
 impl PageIndex {
-    /// Creates an empty index in `dir` (which must exist and be empty).
+    /// Creates an empty index in `dir` (which must exist and be empty), ranking by [`Ranking::CURRENT`].
     pub fn create(dir: &Path) -> Result<PageIndex> {
-        let index = Index::create_in_dir(dir, schema()).map_err(|e| index_error(dir, e))?;
+        Self::create_with(dir, Ranking::CURRENT)
+    }
+
+    /// Creates an empty index in `dir` that ranks by `ranking` (v1 only to test that old snapshots still work).
+    pub fn create_with(dir: &Path, ranking: Ranking) -> Result<PageIndex> {
+        let index = Index::create_in_dir(dir, schema(ranking)).map_err(|e| index_error(dir, e))?;
         Self::wrap(index, dir)
+    }
+
+    /// An empty index in memory (stands in while [`super::SnapshotWriter::reindex`] replaces the one on disk).
+    pub(super) fn in_memory() -> Result<PageIndex> {
+        let index = Index::create_in_ram(schema(Ranking::CURRENT));
+        Self::wrap(index, Path::new("(memory)"))
     }
 
     /// Opens the index in `dir`.
@@ -78,12 +90,7 @@ impl PageIndex {
     }
 
     fn wrap(index: Index, dir: &Path) -> Result<PageIndex> {
-        let analyzer = TextAnalyzer::builder(SimpleTokenizer::default())
-            .filter(RemoveLongFilter::limit(40))
-            .filter(LowerCaser)
-            .filter(AsciiFoldingFilter)
-            .build();
-        index.tokenizers().register(TOKENIZER, analyzer);
+        analyzer::register(index.tokenizers());
         let schema = index.schema();
         let field = |name: &str| schema.get_field(name).map_err(|e| index_error(dir, e));
         let fields = Fields {
@@ -92,10 +99,27 @@ impl PageIndex {
             url: field("url")?,
             title: field("title")?,
             body: field("body")?,
+            path: schema.get_field("path").ok(),
+        };
+        let tokenizer = match schema.get_field_entry(fields.body).field_type() {
+            FieldType::Str(options) => options.get_indexing_options().map(|o| o.tokenizer().to_string()),
+            _ => None,
+        };
+        let ranking =
+            tokenizer.as_deref().and_then(ranking_of).filter(|r| (*r == Ranking::V2) == fields.path.is_some());
+        let Some(ranking) = ranking else {
+            let message = format!("unknown index schema (body analyzer {tokenizer:?}); made by a newer webtape?");
+            return Err(Error::Index { path: dir.to_path_buf(), message });
         };
         let reader =
             index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(|e| index_error(dir, e))?;
-        Ok(PageIndex { index, reader, fields, path: dir.to_path_buf() })
+        let query_words = analyzer::v2_unstemmed();
+        Ok(PageIndex { index, reader, fields, path: dir.to_path_buf(), ranking, query_words })
+    }
+
+    /// The ranking rule this index was built with.
+    pub fn ranking(&self) -> Ranking {
+        self.ranking
     }
 
     /// A writer; only one may exist at a time (tantivy holds a lock file).
@@ -118,70 +142,115 @@ impl PageIndex {
         Ok(self.index.load_metas().map_err(|e| self.err(e))?.payload)
     }
 
-    /// Turns free text into a query: every distinct word (as the index tokenizes it, at most 32) may match in the
-    /// title or the body. Query syntax (`field:`, `-`, quotes) is not interpreted, agents type plain text. The
-    /// query is one flat union of term queries, which tantivy scores with block-max WAND.
+    /// Turns free text into a query for this index's ranking (see [`super::query`]).
     pub fn parse(&self, query: &str) -> ParsedQuery {
         let f = self.fields;
-        let mut analyzer = self.index.tokenizers().get(TOKENIZER).expect("tokenizer registered at open");
-        let mut stream = analyzer.token_stream(query);
-        let mut words: Vec<String> = Vec::new();
-        while let Some(token) = stream.next() {
-            if !words.contains(&token.text) && words.len() < 32 {
-                words.push(token.text.clone());
+        match (self.ranking, f.path) {
+            (Ranking::V2, Some(path)) => {
+                let mut stemmer = self.index.tokenizers().get(TOKENIZER_V2).expect("tokenizer registered at open");
+                parse_v2(&mut self.query_words.clone(), &mut stemmer, query, [f.title, f.body, path])
+            }
+            _ => {
+                let mut analyzer = self.index.tokenizers().get(TOKENIZER_V1).expect("tokenizer registered at open");
+                parse_v1(&mut analyzer, query, f.title, f.body)
             }
         }
-        // Function words match nearly every page and only slow ranking down; keep them when nothing else is left.
-        if words.iter().any(|w| !STOPWORDS.contains(&w.as_str())) {
-            words.retain(|w| !STOPWORDS.contains(&w.as_str()));
-        }
-        if words.is_empty() {
-            return ParsedQuery { query: Box::new(EmptyQuery), terms: Vec::new() };
-        }
-        let terms: Vec<Term> =
-            words.iter().flat_map(|word| [f.title, f.body].map(|field| Term::from_field_text(field, word))).collect();
-        let clauses: Vec<(Occur, Box<dyn Query>)> = terms
-            .iter()
-            .map(|t| {
-                (Occur::Should, Box::new(TermQuery::new(t.clone(), IndexRecordOption::WithFreqs)) as Box<dyn Query>)
-            })
-            .collect();
-        ParsedQuery { query: Box::new(BooleanQuery::new(clauses)), terms }
     }
 
-    /// The `k` best documents for `query` by BM25, ties broken by SURT key so the order is deterministic.
+    /// The `k` best documents for `query`, ties broken by SURT key so the order is deterministic.
     ///
     /// Block-max WAND adds up a document's term scores in an order that follows document ids, i.e. the order
     /// pages were indexed in, so two recordings of the same pages can score a document one bit apart (and
-    /// order near-ties differently). So the documents within [`SCORE_MARGIN`] of the k-th are all fetched and
-    /// rescored term by term in query order: the same pages give the same scores and ranking bit for bit.
+    /// order near-ties differently). So the documents within [`SCORE_MARGIN`] of the last one wanted are all
+    /// fetched and scored again from their own statistics alone: the same pages give the same scores and ranking
+    /// bit for bit. v1 rescores term by term in query order; v2 recomputes the first stage to pick its
+    /// [`CANDIDATES`], then orders those by its own score.
     pub fn search(&self, query: &ParsedQuery, k: usize) -> Result<Vec<IndexHit>> {
         if k == 0 {
             return Ok(Vec::new());
         }
         let searcher = self.reader.searcher();
-        let mut fetch = k + 1;
+        match (self.ranking, self.fields.path) {
+            (Ranking::V2, Some(path)) => self.search_v2(&searcher, query, k, path),
+            _ => self.search_v1(&searcher, query, k),
+        }
+    }
+
+    fn search_v1(&self, searcher: &Searcher, query: &ParsedQuery, k: usize) -> Result<Vec<IndexHit>> {
+        let addresses = self.top_docs(searcher, query, k)?;
+        let scores = self.rescore(searcher, &query.terms, &addresses)?;
+        let mut hits = Vec::with_capacity(addresses.len());
+        for (address, score) in addresses.into_iter().zip(scores) {
+            let doc: TantivyDocument = searcher.doc(address).map_err(|e| self.err(e))?;
+            hits.push(self.hit(&doc, score));
+        }
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.surt.cmp(&b.surt)));
+        hits.truncate(k);
+        Ok(hits)
+    }
+
+    fn search_v2(&self, searcher: &Searcher, query: &ParsedQuery, k: usize, path: Field) -> Result<Vec<IndexHit>> {
+        let n = k.max(CANDIDATES);
+        let addresses = self.top_docs(searcher, query, n)?;
+        let fields = [self.fields.title, self.fields.body, path];
+        let scores = v2_scores(searcher, fields, &query.clauses, query.words, &addresses).map_err(|e| self.err(e))?;
+        let mut order: Vec<usize> = (0..addresses.len()).collect();
+        let mut surts = BTreeMap::new();
+        self.order_by(searcher, &addresses, &mut order, &mut surts, |i| scores[i].first)?;
+        order.truncate(n);
+        self.order_by(searcher, &addresses, &mut order, &mut surts, |i| scores[i].last)?;
+        order.truncate(k);
+        let hit = |i: usize| -> Result<IndexHit> {
+            let doc: TantivyDocument = searcher.doc(addresses[i]).map_err(|e| self.err(e))?;
+            Ok(self.hit(&doc, scores[i].last as f32))
+        };
+        order.into_iter().map(hit).collect()
+    }
+
+    /// The best `n` documents by the query's own scores, and every document near-tied with the n-th.
+    fn top_docs(&self, searcher: &Searcher, query: &ParsedQuery, n: usize) -> Result<Vec<DocAddress>> {
+        let mut fetch = n + 1;
         loop {
             let top = searcher
                 .search(&*query.query, &TopDocs::with_limit(fetch).order_by_score())
                 .map_err(|e| self.err(e))?;
             let exhausted = top.len() < fetch;
             // Near-ties that straddle the cut could be cut arbitrarily: fetch more until the last is clearly below.
-            if !exhausted && top.len() > k && top[top.len() - 1].0 >= top[k - 1].0 * (1.0 - SCORE_MARGIN) {
+            if !exhausted && top.len() > n && top[top.len() - 1].0 >= top[n - 1].0 * (1.0 - SCORE_MARGIN) {
                 fetch *= 4;
                 continue;
             }
-            let addresses: Vec<DocAddress> = top.iter().map(|(_, a)| *a).collect();
-            let scores = self.rescore(&searcher, &query.terms, &addresses)?;
-            let mut hits = Vec::with_capacity(top.len());
-            for (address, score) in addresses.into_iter().zip(scores) {
-                let doc: TantivyDocument = searcher.doc(address).map_err(|e| self.err(e))?;
-                hits.push(self.hit(&doc, score));
-            }
-            hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.surt.cmp(&b.surt)));
-            hits.truncate(k);
-            return Ok(hits);
+            return Ok(top.iter().map(|(_, a)| *a).collect());
         }
+    }
+
+    /// Sorts `order` (indexes into `addresses`) by `score`, highest first; equal scores by SURT key, read from
+    /// the stored documents (into `surts`) only where scores tie.
+    fn order_by(
+        &self,
+        searcher: &Searcher,
+        addresses: &[DocAddress],
+        order: &mut [usize],
+        surts: &mut BTreeMap<usize, String>,
+        score: impl Fn(usize) -> f64,
+    ) -> Result<()> {
+        order.sort_by(|&a, &b| score(b).total_cmp(&score(a)));
+        let mut start = 0;
+        while start < order.len() {
+            let tied = order[start..].iter().take_while(|&&i| score(i) == score(order[start])).count();
+            let group = &mut order[start..start + tied];
+            if tied > 1 {
+                for &i in group.iter() {
+                    if !surts.contains_key(&i) {
+                        let doc: TantivyDocument = searcher.doc(addresses[i]).map_err(|e| self.err(e))?;
+                        surts.insert(i, self.hit(&doc, 0.0).surt);
+                    }
+                }
+                group.sort_by(|a, b| surts[a].cmp(&surts[b]));
+            }
+            start += tied;
+        }
+        Ok(())
     }
 
     /// BM25 scores of `docs` as the sum, in query order (f64), of each term's score: independent of doc ids.
@@ -226,7 +295,7 @@ impl PageIndex {
                 let head = &text
                     [..(0..=text.len().min(SNIPPET_SCAN_BYTES)).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0)];
                 let snippet = generator.snippet(head);
-                (snippet.fragment().to_string(), snippet.highlighted().to_vec())
+                (snippet.fragment().to_string(), merge_ranges(snippet.highlighted()))
             })
             .collect())
     }
@@ -268,74 +337,51 @@ impl PageIndex {
     }
 }
 
-/// Adds and replaces documents; changes become visible at [`PageIndexWriter::commit`].
-pub struct PageIndexWriter {
-    writer: tantivy::IndexWriter,
-    fields: Fields,
-    path: PathBuf,
-}
-
-impl PageIndexWriter {
-    /// Makes `key` the document for `surt`, replacing any earlier one.
-    pub fn upsert(&self, surt: &str, key: &[u8], url: &str, title: &str, body: &str) -> Result<()> {
-        let f = self.fields;
-        self.writer.delete_term(Term::from_field_text(f.surt, surt));
-        let mut doc = TantivyDocument::default();
-        doc.add_text(f.surt, surt);
-        doc.add_bytes(f.key, key);
-        doc.add_text(f.url, url);
-        doc.add_text(f.title, title);
-        doc.add_text(f.body, body);
-        self.writer.add_document(doc).map_err(|e| index_error(&self.path, e))?;
-        Ok(())
-    }
-
-    /// Removes every document (before a rebuild).
-    pub fn delete_all(&self) -> Result<()> {
-        self.writer.delete_all_documents().map_err(|e| index_error(&self.path, e))?;
-        Ok(())
-    }
-
-    /// Commits, storing `payload` with the commit.
-    pub fn commit(&mut self, payload: &str) -> Result<()> {
-        let mut prepared = self.writer.prepare_commit().map_err(|e| index_error(&self.path, e))?;
-        prepared.set_payload(payload);
-        prepared.commit().map_err(|e| index_error(&self.path, e))?;
-        Ok(())
-    }
-
-    /// Merges every segment of `index` into one (faster queries on a snapshot that is done growing); returns the
-    /// number of segments before.
-    pub fn merge_all(&mut self, index: &PageIndex) -> Result<usize> {
-        let ids = index.index.searchable_segment_ids().map_err(|e| index_error(&self.path, e))?;
-        if ids.len() > 1 {
-            self.writer.merge(&ids).wait().map_err(|e| index_error(&self.path, e))?;
+/// `ranges` sorted, overlapping ones merged (v2 highlights a compound and its words, which overlap).
+fn merge_ranges(ranges: &[std::ops::Range<usize>]) -> Vec<std::ops::Range<usize>> {
+    let mut sorted = ranges.to_vec();
+    sorted.sort_by_key(|r| (r.start, r.end));
+    let mut out: Vec<std::ops::Range<usize>> = Vec::with_capacity(sorted.len());
+    for r in sorted {
+        match out.last_mut() {
+            Some(last) if r.start < last.end => last.end = last.end.max(r.end),
+            _ => out.push(r),
         }
-        Ok(ids.len())
     }
-
-    /// Waits for background merges so the index is fully written.
-    pub fn finish(self) -> Result<()> {
-        self.writer.wait_merging_threads().map_err(|e| index_error(&self.path, e))
-    }
+    out
 }
 
-fn schema() -> Schema {
-    let text = TextOptions::default().set_indexing_options(
-        TextFieldIndexing::default()
-            .set_tokenizer(TOKENIZER)
-            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
-    );
+/// The schema of an index that ranks by `ranking`: v1's as it always was; v2 adds the URL path and stops
+/// indexing the (unused) URL.
+fn schema(ranking: Ranking) -> Schema {
+    let tokenizer = match ranking {
+        Ranking::V1 => TOKENIZER_V1,
+        Ranking::V2 => TOKENIZER_V2,
+    };
+    let indexed = |option: IndexRecordOption| {
+        TextOptions::default()
+            .set_indexing_options(TextFieldIndexing::default().set_tokenizer(tokenizer).set_index_option(option))
+    };
+    let text = indexed(IndexRecordOption::WithFreqsAndPositions);
     let mut builder = Schema::builder();
     builder.add_text_field("surt", STRING | STORED);
     builder.add_bytes_field("key", STORED);
-    builder.add_text_field("url", text.clone().set_stored());
-    builder.add_text_field("title", text.clone().set_stored());
+    match ranking {
+        Ranking::V1 => {
+            builder.add_text_field("url", text.clone().set_stored());
+            builder.add_text_field("title", text.clone().set_stored());
+        }
+        Ranking::V2 => {
+            builder.add_text_field("url", STORED);
+            builder.add_text_field("title", indexed(IndexRecordOption::WithFreqs).set_stored());
+            builder.add_text_field("path", indexed(IndexRecordOption::WithFreqs));
+        }
+    }
     builder.add_text_field("body", text);
     builder.build()
 }
 
-fn index_error(path: &Path, e: tantivy::TantivyError) -> Error {
+pub(super) fn index_error(path: &Path, e: tantivy::TantivyError) -> Error {
     Error::Index { path: path.to_path_buf(), message: e.to_string() }
 }
 

@@ -1,5 +1,7 @@
-//! Tests of `index`: BM25 rankings and scores do not depend on the order pages were indexed in.
+//! Tests of `index` (and its analyzers and ranking rules): rankings and scores do not depend on the order pages
+//! were indexed in, for either ranking; v1 indexes keep ranking by v1; what v2 adds ranks as it should.
 use super::*;
+use crate::snapshot::{analyzer, rank};
 
 const WORDS: [&str; 12] =
     ["mining", "company", "river", "castle", "album", "founder", "north", "harbour", "glass", "opera", "tower", "salt"];
@@ -17,8 +19,8 @@ fn page(i: usize) -> (String, String, String) {
 }
 
 /// An index of `order`'s pages, committed every `batch` pages (so a different segment layout per order).
-fn build(dir: &Path, order: &[usize], batch: usize) -> PageIndex {
-    let index = PageIndex::create(dir).unwrap();
+fn build(dir: &Path, order: &[usize], batch: usize, ranking: Ranking) -> PageIndex {
+    let index = PageIndex::create_with(dir, ranking).unwrap();
     let mut writer = index.writer().unwrap();
     for chunk in order.chunks(batch) {
         for &i in chunk {
@@ -34,11 +36,18 @@ fn build(dir: &Path, order: &[usize], batch: usize) -> PageIndex {
 
 #[test]
 fn scores_and_rankings_do_not_depend_on_indexing_order() {
+    for ranking in [Ranking::V1, Ranking::V2] {
+        same_answers_in_any_order(ranking);
+    }
+}
+
+fn same_answers_in_any_order(ranking: Ranking) {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let forward: Vec<usize> = (0..300).collect();
     let mut shuffled = forward.clone();
     shuffled.sort_by_key(|&i| (i * 7919) % 300);
-    let (first, second) = (build(a.path(), &forward, 300), build(b.path(), &shuffled, 23));
+    let (first, second) = (build(a.path(), &forward, 300, ranking), build(b.path(), &shuffled, 23, ranking));
+    assert_eq!((first.ranking(), second.ranking()), (ranking, ranking));
     let mut compared = 0;
     for (i, wi) in WORDS.iter().enumerate() {
         for (j, wj) in WORDS.iter().enumerate() {
@@ -48,10 +57,146 @@ fn scores_and_rankings_do_not_depend_on_indexing_order() {
                     let found = index.search(&index.parse(&q), 5).unwrap();
                     found.into_iter().map(|h| (h.surt, h.score.to_bits())).collect()
                 };
-                assert_eq!(hits(&first), hits(&second), "query {q:?}");
+                assert_eq!(hits(&first), hits(&second), "{ranking:?} query {q:?}");
                 compared += 1;
             }
         }
     }
     assert_eq!(compared, 2 * WORDS.len() * WORDS.len());
+}
+
+/// An index (ranking `ranking`) of `pages`: (url, title, body).
+fn index_of(dir: &Path, ranking: Ranking, pages: &[(&str, &str, &str)]) -> PageIndex {
+    let index = PageIndex::create_with(dir, ranking).unwrap();
+    let mut writer = index.writer().unwrap();
+    for (url, title, body) in pages {
+        let surt = crate::snapshot::surt_key(url).unwrap();
+        writer.upsert(&surt, surt.as_bytes(), url, title, body).unwrap();
+    }
+    writer.commit("x").unwrap();
+    writer.finish().unwrap();
+    index.reload().unwrap();
+    index
+}
+
+fn urls(index: &PageIndex, query: &str, k: usize) -> Vec<String> {
+    index.search(&index.parse(query), k).unwrap().into_iter().map(|h| h.url).collect()
+}
+
+/// Filler pages, so that the words of a test are rare (as in a real snapshot) and get a high idf.
+fn filler(n: usize) -> Vec<(String, String, String)> {
+    (0..n)
+        .map(|i| (format!("http://f.test/p{i}"), format!("page {i}"), format!("plain filler text number {i}")))
+        .collect()
+}
+
+fn with_filler<'a>(
+    pages: &[(&'a str, &'a str, &'a str)],
+    filler: &'a [(String, String, String)],
+) -> Vec<(&'a str, &'a str, &'a str)> {
+    let mut all = pages.to_vec();
+    all.extend(filler.iter().map(|(u, t, b)| (u.as_str(), t.as_str(), b.as_str())));
+    all
+}
+
+#[test]
+fn code_tokenizer_splits_identifiers_and_keeps_them_whole() {
+    let mut analyzer = analyzer::v2_unstemmed();
+    let mut stream = analyzer.token_stream("HashMap::contains_key HTTPServer E0382 u32 _x naïve");
+    let mut tokens = Vec::new();
+    while let Some(t) = stream.next() {
+        tokens.push((t.text.clone(), t.position));
+    }
+    let expected = [
+        ("hashmap", 0),
+        ("hash", 0),
+        ("map", 1),
+        ("containskey", 2),
+        ("contains", 2),
+        ("key", 3),
+        ("httpserver", 4),
+        ("http", 4),
+        ("server", 5),
+        ("e0382", 6),
+        ("u32", 7),
+        ("x", 8),
+        ("naive", 9),
+    ];
+    assert_eq!(tokens, expected.map(|(t, p)| (t.to_string(), p)));
+}
+
+#[test]
+fn url_path_drops_host_query_and_page_extension() {
+    assert_eq!(analyzer::url_path("https://doc.rust-lang.org/std/thread/fn.sleep.html"), "/std/thread/fn.sleep");
+    assert_eq!(analyzer::url_path("http://a.test/wiki/Salt_Tower?x=1#top"), "/wiki/Salt_Tower");
+    assert_eq!(analyzer::url_path("http://a.test"), "");
+}
+
+#[test]
+fn v2_finds_identifiers_in_any_spelling_and_word_forms() {
+    let dir = tempfile::tempdir().unwrap();
+    let fill = filler(40);
+    let pages = [
+        ("http://a.test/ws", "str", "fn split_whitespace returns an iterator over the words"),
+        ("http://a.test/map", "BTreeMap", "An ordered map. Iterates over the keys in sorted order."),
+    ];
+    let index = index_of(dir.path(), Ranking::V2, &with_filler(&pages, &fill));
+    assert_eq!(urls(&index, "SplitWhitespace", 1), ["http://a.test/ws"]);
+    assert_eq!(urls(&index, "split whitespace", 1), ["http://a.test/ws"]);
+    assert_eq!(urls(&index, "map that keeps its key sorting", 1), ["http://a.test/map"]);
+    assert_eq!(urls(&index, "b tree", 1), ["http://a.test/map"], "title words of a CamelCase name");
+}
+
+#[test]
+fn v2_weights_the_body_above_a_title_that_names_the_query() {
+    // The question describes Alda (her page's body) and names the glassworks (another page's title).
+    let dir = tempfile::tempdir().unwrap();
+    let fill = filler(40);
+    let pages = [
+        ("http://a.test/bremen", "Bremen", "A town on the river with a harbour."),
+        ("http://a.test/alda", "Alda Quist", "Alda Quist was a painter born in Bremen who worked for Salt Glassworks."),
+        ("http://a.test/salt", "Salt Glassworks", "A glassworks founded in 1801 near the harbour."),
+    ];
+    let question = "which painter worked for Salt Glassworks";
+    for (ranking, first) in [(Ranking::V1, "http://a.test/salt"), (Ranking::V2, "http://a.test/alda")] {
+        let d = dir.path().join(ranking.name());
+        std::fs::create_dir(&d).unwrap();
+        let index = index_of(&d, ranking, &with_filler(&pages, &fill));
+        assert_eq!(urls(&index, question, 1), [first], "{ranking:?}");
+    }
+}
+
+#[test]
+fn v2_ranks_words_in_order_close_together_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let fill = filler(40);
+    let pages = [
+        // The same words, in reverse order; without the proximity bonus the SURT key would put `apart` first.
+        ("http://a.test/apart", "one", "enough long live not does value borrowed the"),
+        ("http://a.test/near", "one", "the borrowed value does not live long enough"),
+    ];
+    let index = index_of(dir.path(), Ranking::V2, &with_filler(&pages, &fill));
+    assert_eq!(
+        urls(&index, "borrowed value does not live long enough", 2),
+        ["http://a.test/near", "http://a.test/apart"]
+    );
+}
+
+#[test]
+fn pairs_within_counts_followers_inside_the_window() {
+    assert_eq!(rank::pairs_within(&[1, 10, 20], &[2, 15, 40], 4), 1);
+    assert_eq!(rank::pairs_within(&[1, 10, 20], &[2, 14, 24], 4), 3);
+    assert_eq!(rank::pairs_within(&[5], &[5, 3], 4), 0);
+    assert_eq!(rank::pairs_within(&[], &[1], 4), 0);
+}
+
+#[test]
+fn an_index_keeps_the_ranking_it_was_made_with() {
+    let dir = tempfile::tempdir().unwrap();
+    for ranking in [Ranking::V1, Ranking::V2] {
+        let d = dir.path().join(ranking.name());
+        std::fs::create_dir(&d).unwrap();
+        drop(index_of(&d, ranking, &[("http://a.test/", "t", "b")]));
+        assert_eq!(PageIndex::open(&d).unwrap().ranking(), ranking);
+    }
 }

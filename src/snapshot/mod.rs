@@ -1,15 +1,19 @@
 //! Snapshots: a RocksDB database of captures (search answers, pages, bodies, extracted text, reader outputs)
 //! indexed by tantivy, with WARC and JSONL import/export. See the crate docs for the folder layout.
+mod analyzer;
 mod arc;
 pub mod canon;
 mod digest;
 mod export_text;
 pub mod http;
 mod index;
+mod index_writer;
 mod jsonl;
 mod manifest;
 mod merge;
 mod prepared;
+mod query;
+mod rank;
 mod reader;
 mod rebuild;
 mod record;
@@ -31,6 +35,7 @@ pub use jsonl::{import_jsonl, JsonlOptions};
 pub use manifest::{now_rfc3339, Counts, Manifest, FORMAT_VERSION};
 pub use merge::{merge, MergeReport};
 pub use prepared::{PreparedPage, PutOutcome};
+pub use rank::Ranking;
 pub use reader::{PageView, SearchHit, Snapshot};
 pub use record::{reader_key, timestamp14, HttpCapture, PageCapture, PageText, SearchCapture, SearchResult};
 pub use report::ImportReport;

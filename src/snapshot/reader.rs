@@ -137,6 +137,11 @@ impl Snapshot {
         self.store.get_blob(digest_hex)
     }
 
+    /// The ranking rule of the snapshot's search index.
+    pub fn ranking(&self) -> super::Ranking {
+        self.index.ranking()
+    }
+
     /// Number of documents in the search index.
     pub fn indexed_pages(&self) -> u64 {
         self.index.num_docs()

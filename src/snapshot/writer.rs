@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::canon::SearchRequest;
-use super::index::{PageIndex, PageIndexWriter};
+use super::index::{PageIndex, PageIndexWriter, Ranking};
 use super::manifest::{now_rfc3339, Counts, Manifest};
 use super::prepared::{PreparedPage, PutOutcome};
 use super::record::{self, HttpCapture, PageCapture, PageText, SearchCapture};
@@ -287,6 +287,27 @@ impl SnapshotWriter {
         self.commit()?;
         self.index.reload()?;
         Ok(n)
+    }
+
+    /// Replaces the index with one built from the database by [`Ranking::CURRENT`] (an index keeps the ranking
+    /// it was made with until then, so old snapshots replay as recorded); returns the number of pages indexed.
+    /// A crash midway leaves an index that `open` rebuilds.
+    pub fn reindex(&mut self) -> Result<u64> {
+        let index_dir = self.dir.join("index");
+        // Let go of the old index first (its writer's lock file lives in the folder about to be removed).
+        let stand_in = PageIndex::in_memory()?;
+        self.index_writer = stand_in.writer()?;
+        self.index = stand_in;
+        std::fs::remove_dir_all(&index_dir).map_err(|e| Error::io(&index_dir, e))?;
+        std::fs::create_dir_all(&index_dir).map_err(|e| Error::io(&index_dir, e))?;
+        self.index = PageIndex::create(&index_dir)?;
+        self.index_writer = self.index.writer()?;
+        self.rebuild_index()
+    }
+
+    /// The ranking rule of the snapshot's index.
+    pub fn ranking(&self) -> Ranking {
+        self.index.ranking()
     }
 
     /// Merges the index into one segment (after the last import, before serving); returns the segment count before.

@@ -30,6 +30,7 @@ mod model_pretrain;
 #[cfg(feature = "train")]
 mod model_weights;
 mod proxy;
+mod ranking;
 mod reader;
 mod record;
 mod resume;

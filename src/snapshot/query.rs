@@ -1,0 +1,109 @@
+//! Free text → index query, for each [`Ranking`]: the query's distinct words as the index analyzes them, function
+//! words left out. Query syntax (`field:`, `-`, quotes) is not interpreted: agents type plain text. Owns no state.
+use tantivy::query::{BooleanQuery, BoostQuery, EmptyQuery, Occur, Query, TermQuery};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::tokenizer::TextAnalyzer;
+use tantivy::Term;
+
+use super::rank::{Clause, Ranking, Slot, BOOSTS};
+
+/// English function words left out of queries (not of the index), as BM25 retrievers such as bm25s do.
+const STOPWORDS: [&str; 33] = [
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it", "no", "not", "of",
+    "on", "or", "such", "that", "the", "their", "then", "there", "these", "they", "this", "to", "was", "will", "with",
+];
+/// At most this many distinct words of a query are used.
+const MAX_WORDS: usize = 32;
+
+/// A parsed query, kept so snippets can highlight its terms.
+pub struct ParsedQuery {
+    pub(super) query: Box<dyn Query>,
+    /// v1: its term clauses in query order, for the rescoring in [`super::PageIndex::search`].
+    pub(super) terms: Vec<Term>,
+    /// v2: its clauses (word × field) in query order, and the number of words.
+    pub(super) clauses: Vec<Clause>,
+    pub(super) words: usize,
+}
+
+impl ParsedQuery {
+    fn empty() -> ParsedQuery {
+        ParsedQuery { query: Box::new(EmptyQuery), terms: Vec::new(), clauses: Vec::new(), words: 0 }
+    }
+}
+
+/// The distinct words of `text` in order (at most [`MAX_WORDS`]); function words go unless nothing else is left.
+pub(super) fn query_words(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
+    let mut stream = analyzer.token_stream(text);
+    let mut words: Vec<String> = Vec::new();
+    while let Some(token) = stream.next() {
+        if !words.contains(&token.text) && words.len() < MAX_WORDS {
+            words.push(token.text.clone());
+        }
+    }
+    // Function words match nearly every page and only slow ranking down; keep them when nothing else is left.
+    if words.iter().any(|w| !STOPWORDS.contains(&w.as_str())) {
+        words.retain(|w| !STOPWORDS.contains(&w.as_str()));
+    }
+    words
+}
+
+/// Ranking v1: every word may match in the title or the body, one flat union of term queries (which tantivy
+/// scores with block-max WAND).
+pub(super) fn parse_v1(analyzer: &mut TextAnalyzer, text: &str, title: Field, body: Field) -> ParsedQuery {
+    let words = query_words(analyzer, text);
+    if words.is_empty() {
+        return ParsedQuery::empty();
+    }
+    let terms: Vec<Term> =
+        words.iter().flat_map(|word| [title, body].map(|field| Term::from_field_text(field, word))).collect();
+    let clauses: Vec<(Occur, Box<dyn Query>)> = terms
+        .iter()
+        .map(|t| (Occur::Should, Box::new(TermQuery::new(t.clone(), IndexRecordOption::WithFreqs)) as Box<dyn Query>))
+        .collect();
+    ParsedQuery { query: Box::new(BooleanQuery::new(clauses)), terms, clauses: Vec::new(), words: 0 }
+}
+
+/// Ranking v2: the words (code-aware, function words dropped, then stemmed) may match in the title, body or URL
+/// path, each field with its weight; still a flat union of (boosted) term queries, so block-max WAND applies.
+/// `fields` in [`Slot`] order.
+pub(super) fn parse_v2(
+    words_analyzer: &mut TextAnalyzer,
+    stemmer: &mut TextAnalyzer,
+    text: &str,
+    fields: [Field; 3],
+) -> ParsedQuery {
+    let mut words: Vec<String> = Vec::new();
+    for word in query_words(words_analyzer, text) {
+        let mut stream = stemmer.token_stream(&word);
+        let stem = stream.next().map_or_else(|| word.clone(), |t| t.text.clone());
+        if !words.contains(&stem) {
+            words.push(stem);
+        }
+    }
+    if words.is_empty() {
+        return ParsedQuery::empty();
+    }
+    let mut clauses = Vec::with_capacity(words.len() * 3);
+    for (word, text) in words.iter().enumerate() {
+        for slot in [Slot::Title, Slot::Body, Slot::Path] {
+            clauses.push(Clause { term: Term::from_field_text(fields[slot as usize], text), slot, word });
+        }
+    }
+    let query: Vec<(Occur, Box<dyn Query>)> = clauses
+        .iter()
+        .map(|c| {
+            let term = Box::new(TermQuery::new(c.term.clone(), IndexRecordOption::WithFreqs));
+            (Occur::Should, Box::new(BoostQuery::new(term, BOOSTS[c.slot as usize])) as Box<dyn Query>)
+        })
+        .collect();
+    ParsedQuery { query: Box::new(BooleanQuery::new(query)), terms: Vec::new(), clauses, words: words.len() }
+}
+
+/// Which ranking `tokenizer` (the body field's analyzer) belongs to.
+pub(super) fn ranking_of(tokenizer: &str) -> Option<Ranking> {
+    match tokenizer {
+        super::analyzer::TOKENIZER_V1 => Some(Ranking::V1),
+        super::analyzer::TOKENIZER_V2 => Some(Ranking::V2),
+        _ => None,
+    }
+}

@@ -1,0 +1,202 @@
+//! Ranking rules of the page index: which rule an index follows ([`Ranking`], fixed by its schema) and ranking
+//! v2's scores, computed per document from its term frequencies, field lengths and positions (never from the
+//! order documents were indexed in), so equal pages score equal bit for bit. Reads postings; owns no index state.
+use tantivy::postings::Postings;
+use tantivy::query::Bm25StatisticsProvider;
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{DocAddress, DocId, DocSet, Searcher, Term, TERMINATED};
+
+/// The ranking rule of an index. An index keeps the rule it was built with (old snapshots replay their BM25
+/// answers exactly); `webtape snapshot reindex` rebuilds one with [`Ranking::CURRENT`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ranking {
+    /// Title and body words (analyzer `webtape`), BM25 with tantivy's k1 1.2 and b 0.75, title and body summed
+    /// with equal weight. Snapshots made before v2.
+    V1,
+    /// Code-aware, stemmed words (analyzer `webtape_code_en`) in the title, body and URL path; BM25 with k1 0.9
+    /// and b 0.4, the body weighted 1, the title 0.4 and the path 0.3; plus a bonus for query words that follow
+    /// each other closely in the body. Scored over the best [`CANDIDATES`] pages by plain fielded BM25.
+    V2,
+}
+
+impl Ranking {
+    /// The rule new indexes are built with.
+    pub const CURRENT: Ranking = Ranking::V2;
+
+    /// `v1`, `v2`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Ranking::V1 => "v1",
+            Ranking::V2 => "v2",
+        }
+    }
+}
+
+/// Field weights of ranking v2, in [`Slot`] order.
+pub(super) const BOOSTS: [f32; 3] = [0.4, 1.0, 0.3];
+/// BM25 saturation and length normalisation of v2's final scores (Lucene's / Anserini's defaults, not tuned).
+const K1: f64 = 0.9;
+const B: f64 = 0.4;
+/// tantivy's BM25 constants: the first stage, whose scores `search` recomputes to choose candidates.
+const TANTIVY_K1: f64 = 1.2;
+const TANTIVY_B: f64 = 0.75;
+/// Weight of the proximity bonus, and how many positions after a query word the next one may follow.
+const PROXIMITY_WEIGHT: f64 = 1.0;
+const PROXIMITY_WINDOW: u32 = 4;
+/// Pages the first stage hands to the final scores (at least `k`).
+pub(super) const CANDIDATES: usize = 20;
+
+/// The fields ranking v2 scores, as indexes into [`BOOSTS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Slot {
+    Title = 0,
+    Body = 1,
+    Path = 2,
+}
+
+/// One clause of a v2 query: query word `word` (index in query order) looked up in one field.
+pub(super) struct Clause {
+    pub term: Term,
+    pub slot: Slot,
+    pub word: usize,
+}
+
+/// Scores of one candidate.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Scores {
+    /// tantivy's boosted BM25, recomputed: picks the candidates.
+    pub first: f64,
+    /// Ranking v2's score: orders them.
+    pub last: f64,
+}
+
+/// What the postings say about one candidate.
+#[derive(Default)]
+struct Features {
+    /// Term frequency per clause.
+    tf: Vec<u32>,
+    /// Field length per slot.
+    length: [u32; 3],
+    /// Body positions per query word.
+    positions: Vec<Vec<u32>>,
+}
+
+/// Ranking v2's scores of `docs` for `clauses` (over `words` query words); `fields` in [`Slot`] order.
+pub(super) fn v2_scores(
+    searcher: &Searcher,
+    fields: [Field; 3],
+    clauses: &[Clause],
+    words: usize,
+    docs: &[DocAddress],
+) -> tantivy::Result<Vec<Scores>> {
+    let features = features(searcher, fields, clauses, words, docs)?;
+    let docs_total = searcher.total_num_docs()?;
+    let mut average = [0f64; 3];
+    for (slot, field) in fields.iter().enumerate() {
+        // As tantivy computes it (f32), so the recomputed first stage matches its scores closely.
+        average[slot] = f64::from(searcher.total_num_tokens(*field)? as f32 / docs_total.max(1) as f32);
+    }
+    let idf = clauses
+        .iter()
+        .map(|c| Ok(idf(searcher.doc_freq(&c.term)?, docs_total)))
+        .collect::<tantivy::Result<Vec<_>>>()?;
+    let body_idf = |word: usize| {
+        clauses.iter().zip(&idf).find(|(c, _)| c.word == word && c.slot == Slot::Body).map_or(0.0, |(_, i)| *i)
+    };
+    let out = features
+        .iter()
+        .map(|f| {
+            let (mut first, mut last) = (0f64, 0f64);
+            for (j, clause) in clauses.iter().enumerate() {
+                let (tf, slot) = (f64::from(f.tf[j]), clause.slot as usize);
+                if tf > 0.0 {
+                    let (boost, length) = (f64::from(BOOSTS[slot]), f64::from(f.length[slot]));
+                    first += boost * idf[j] * bm25_tf(tf, length, average[slot], TANTIVY_K1, TANTIVY_B);
+                    last += boost * idf[j] * bm25_tf(tf, length, average[slot], K1, B);
+                }
+            }
+            let body = Slot::Body as usize;
+            for word in 1..words {
+                let pairs = f64::from(pairs_within(&f.positions[word - 1], &f.positions[word], PROXIMITY_WINDOW));
+                if pairs > 0.0 {
+                    let weight = (body_idf(word - 1) + body_idf(word)) / 2.0;
+                    last += PROXIMITY_WEIGHT * weight * bm25_tf(pairs, f64::from(f.length[body]), average[body], K1, B);
+                }
+            }
+            Scores { first, last }
+        })
+        .collect();
+    Ok(out)
+}
+
+/// Reads term frequencies, field lengths and body positions of `docs` from the postings, segment by segment in
+/// doc id order (postings only seek forward).
+fn features(
+    searcher: &Searcher,
+    fields: [Field; 3],
+    clauses: &[Clause],
+    words: usize,
+    docs: &[DocAddress],
+) -> tantivy::Result<Vec<Features>> {
+    let mut out: Vec<Features> = docs
+        .iter()
+        .map(|_| Features { tf: vec![0; clauses.len()], positions: vec![Vec::new(); words], ..Features::default() })
+        .collect();
+    let mut order: Vec<usize> = (0..docs.len()).collect();
+    order.sort_by_key(|&i| (docs[i].segment_ord, docs[i].doc_id));
+    for segment_docs in order.chunk_by(|&a, &b| docs[a].segment_ord == docs[b].segment_ord) {
+        let segment = searcher.segment_reader(docs[segment_docs[0]].segment_ord);
+        for (slot, field) in fields.iter().enumerate() {
+            let norms = segment.get_fieldnorms_reader(*field)?;
+            for &i in segment_docs {
+                out[i].length[slot] = norms.fieldnorm(docs[i].doc_id);
+            }
+        }
+        for (j, clause) in clauses.iter().enumerate() {
+            let body = clause.slot == Slot::Body;
+            let option = if body { IndexRecordOption::WithFreqsAndPositions } else { IndexRecordOption::WithFreqs };
+            let inverted = segment.inverted_index(clause.term.field())?;
+            let Some(mut postings) = inverted.read_postings(&clause.term, option)? else { continue };
+            for &i in segment_docs {
+                let doc: DocId = docs[i].doc_id;
+                let at = if postings.doc() >= doc { postings.doc() } else { postings.seek(doc) };
+                if at == TERMINATED {
+                    break;
+                }
+                if at == doc {
+                    out[i].tf[j] = postings.term_freq();
+                    if body {
+                        postings.positions(&mut out[i].positions[clause.word]);
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// tantivy's idf: ln(1 + (N - n + 0.5) / (n + 0.5)).
+fn idf(doc_freq: u64, docs: u64) -> f64 {
+    let n = doc_freq.min(docs) as f64;
+    (1.0 + (docs as f64 - n + 0.5) / (n + 0.5)).ln()
+}
+
+/// BM25's term-frequency part: tf (k1 + 1) / (tf + k1 (1 - b + b length / average)).
+fn bm25_tf(tf: f64, length: f64, average: f64, k1: f64, b: f64) -> f64 {
+    let average = if average > 0.0 { average } else { 1.0 };
+    tf * (k1 + 1.0) / (tf + k1 * (1.0 - b + b * length / average))
+}
+
+/// How many positions of `first` have a position of `second` after them within `window` (both ascending).
+pub(super) fn pairs_within(first: &[u32], second: &[u32], window: u32) -> u32 {
+    let (mut count, mut j) = (0, 0);
+    for &a in first {
+        while j < second.len() && second[j] <= a {
+            j += 1;
+        }
+        if j < second.len() && second[j] - a <= window {
+            count += 1;
+        }
+    }
+    count
+}

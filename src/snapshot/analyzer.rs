@@ -190,3 +190,16 @@ pub(super) fn url_path(url: &str) -> &str {
     }
     path
 }
+
+/// Byte offset in `text` of the token at `position` as ranking v2 counts positions (the code tokenizer's; the
+/// filters after it keep positions); None past the end.
+pub(super) fn offset_of_position(text: &str, position: u32) -> Option<usize> {
+    let mut tokenizer = CodeTokenizer::default();
+    let mut stream = tokenizer.token_stream(text);
+    while stream.advance() {
+        if stream.token().position >= position as usize {
+            return Some(stream.token().offset_from);
+        }
+    }
+    None
+}

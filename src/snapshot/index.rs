@@ -21,8 +21,11 @@ pub use super::rank::Ranking;
 use super::rank::{v2_scores, CANDIDATES};
 use crate::error::{Error, Result};
 
-/// How much of a page's text is scanned for the snippet.
+/// How much of a page's text is scanned for the snippet (without a focus).
 const SNIPPET_SCAN_BYTES: usize = 64 << 10;
+/// With a focus: how far before it the snippet may start (back to its line's start), and how much is scanned.
+const FOCUS_LEAD_BYTES: usize = 160;
+const FOCUS_SCAN_BYTES: usize = 4 << 10;
 /// Memory the indexer may use before it writes a segment.
 const WRITER_MEMORY: usize = 192 << 20;
 
@@ -47,6 +50,8 @@ pub struct IndexHit {
     pub url: String,
     pub title: String,
     pub score: f32,
+    /// Body position where the passage that matched best starts (ranking v2), for the snippet.
+    pub focus: Option<u32>,
 }
 
 /// Relative score margin within which documents near the k-th are fetched and rescored (see [`PageIndex::search`]).
@@ -202,7 +207,7 @@ impl PageIndex {
         order.truncate(k);
         let hit = |i: usize| -> Result<IndexHit> {
             let doc: TantivyDocument = searcher.doc(addresses[i]).map_err(|e| self.err(e))?;
-            Ok(self.hit(&doc, scores[i].last as f32))
+            Ok(IndexHit { focus: scores[i].focus, ..self.hit(&doc, scores[i].last as f32) })
         };
         order.into_iter().map(hit).collect()
     }
@@ -277,11 +282,12 @@ impl PageIndex {
     }
 
     /// Snippets of `texts` around the terms of `query` (one generator for all): each fragment with the byte
-    /// ranges of matched terms.
+    /// ranges of matched terms. A text with a focus (ranking v2: where its best passage starts) is looked at
+    /// there; others in their first 64 KiB.
     pub fn snippets(
         &self,
         query: &ParsedQuery,
-        texts: &[&str],
+        texts: &[(&str, Option<u32>)],
         max_chars: usize,
     ) -> Result<Vec<(String, Vec<std::ops::Range<usize>>)>> {
         let searcher = self.reader.searcher();
@@ -290,11 +296,19 @@ impl PageIndex {
         generator.set_max_num_chars(max_chars);
         Ok(texts
             .iter()
-            .map(|text| {
-                // The best fragment is looked for in the first 64 KiB: long pages cost tokenizing time, not quality.
-                let head = &text
-                    [..(0..=text.len().min(SNIPPET_SCAN_BYTES)).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0)];
-                let snippet = generator.snippet(head);
+            .map(|&(text, focus)| {
+                let at = focus.and_then(|p| analyzer::offset_of_position(text, p));
+                let window = match at {
+                    // From the start of the passage's line (if near), a few snippets long.
+                    Some(at) => {
+                        let line = text[..at].rfind('\n').map_or(0, |i| i + 1);
+                        let from = floor_char(text, line.max(at.saturating_sub(FOCUS_LEAD_BYTES)));
+                        &text[from..floor_char(text, (from + FOCUS_SCAN_BYTES).min(text.len()))]
+                    }
+                    // The best fragment is looked for in the first 64 KiB: long pages cost time, not quality.
+                    None => &text[..floor_char(text, text.len().min(SNIPPET_SCAN_BYTES))],
+                };
+                let snippet = generator.snippet(window);
                 (snippet.fragment().to_string(), merge_ranges(snippet.highlighted()))
             })
             .collect())
@@ -329,12 +343,18 @@ impl PageIndex {
             url: text(self.fields.url),
             title: text(self.fields.title),
             score,
+            focus: None,
         }
     }
 
     fn err(&self, e: tantivy::TantivyError) -> Error {
         index_error(&self.path, e)
     }
+}
+
+/// The largest char boundary of `text` at or before `i`.
+fn floor_char(text: &str, i: usize) -> usize {
+    (0..=i.min(text.len())).rev().find(|&j| text.is_char_boundary(j)).unwrap_or(0)
 }
 
 /// `ranges` sorted, overlapping ones merged (v2 highlights a compound and its words, which overlap).

@@ -200,3 +200,34 @@ fn an_index_keeps_the_ranking_it_was_made_with() {
         assert_eq!(PageIndex::open(&d).unwrap().ranking(), ranking);
     }
 }
+
+#[test]
+fn focus_is_the_stretch_with_the_weightiest_distinct_words() {
+    let positions = vec![vec![1, 50, 90], vec![52, 200], vec![91, 93]];
+    assert_eq!(rank::focus(&positions, &[1.0, 1.0, 1.0], 8), Some(50), "first of the equal stretches 50.. and 90..");
+    assert_eq!(rank::focus(&positions, &[1.0, 0.5, 2.0], 8), Some(90));
+    assert_eq!(rank::focus(&[vec![], vec![]], &[1.0, 1.0], 8), None);
+}
+
+#[test]
+fn v2_snippets_show_the_passage_that_matched_even_deep_in_a_long_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = format!("{}\nThe dedup method removes consecutive repeated elements.\n", "filler words here. ".repeat(5000));
+    let fill = filler(10);
+    for ranking in [Ranking::V1, Ranking::V2] {
+        let d = dir.path().join(ranking.name());
+        std::fs::create_dir(&d).unwrap();
+        let index = index_of(&d, ranking, &with_filler(&[("http://a.test/vec", "Vec", &long)], &fill));
+        let query = index.parse("removes consecutive repeated elements");
+        let hits = index.search(&query, 1).unwrap();
+        let (snippet, highlights) = index.snippets(&query, &[(&long, hits[0].focus)], 120).unwrap().remove(0);
+        match ranking {
+            Ranking::V1 => assert!(!snippet.contains("dedup"), "v1 looks at the first 64 KiB: {snippet:?}"),
+            Ranking::V2 => {
+                assert!(snippet.contains("removes consecutive repeated elements"), "{snippet:?}");
+                let marked: Vec<&str> = highlights.iter().map(|r| &snippet[r.clone()]).collect();
+                assert_eq!(marked, ["removes", "consecutive", "repeated", "elements"]);
+            }
+        }
+    }
+}

@@ -43,6 +43,8 @@ const TANTIVY_B: f64 = 0.75;
 /// Weight of the proximity bonus, and how many positions after a query word the next one may follow.
 const PROXIMITY_WEIGHT: f64 = 1.0;
 const PROXIMITY_WINDOW: u32 = 4;
+/// Body positions a snippet's passage spans, for choosing where it starts.
+const FOCUS_WINDOW: u32 = 32;
 /// Pages the first stage hands to the final scores (at least `k`).
 pub(super) const CANDIDATES: usize = 20;
 
@@ -68,6 +70,8 @@ pub(super) struct Scores {
     pub first: f64,
     /// Ranking v2's score: orders them.
     pub last: f64,
+    /// Body position where the passage with the most of the query starts (for the snippet).
+    pub focus: Option<u32>,
 }
 
 /// What the postings say about one candidate.
@@ -123,7 +127,8 @@ pub(super) fn v2_scores(
                     last += PROXIMITY_WEIGHT * weight * bm25_tf(pairs, f64::from(f.length[body]), average[body], K1, B);
                 }
             }
-            Scores { first, last }
+            let weights: Vec<f64> = (0..words).map(body_idf).collect();
+            Scores { first, last, focus: focus(&f.positions, &weights, FOCUS_WINDOW) }
         })
         .collect();
     Ok(out)
@@ -199,4 +204,31 @@ pub(super) fn pairs_within(first: &[u32], second: &[u32], window: u32) -> u32 {
         }
     }
     count
+}
+
+/// The start of the `window`-position stretch of the body whose distinct query words weigh most (`positions` per
+/// word, ascending); the earliest of equals. None when no query word is in the body.
+pub(super) fn focus(positions: &[Vec<u32>], weights: &[f64], window: u32) -> Option<u32> {
+    let mut all: Vec<(u32, usize)> =
+        positions.iter().enumerate().flat_map(|(w, ps)| ps.iter().map(move |&p| (p, w))).collect();
+    all.sort_unstable();
+    let mut inside = vec![0u32; positions.len()];
+    let (mut weight, mut best, mut end) = (0f64, None::<(f64, u32)>, 0);
+    for start in 0..all.len() {
+        while end < all.len() && all[end].0 < all[start].0.saturating_add(window) {
+            inside[all[end].1] += 1;
+            if inside[all[end].1] == 1 {
+                weight += weights[all[end].1];
+            }
+            end += 1;
+        }
+        if best.is_none_or(|(w, _)| weight > w) {
+            best = Some((weight, all[start].0));
+        }
+        inside[all[start].1] -= 1;
+        if inside[all[start].1] == 0 {
+            weight -= weights[all[start].1];
+        }
+    }
+    best.map(|(_, p)| p)
 }

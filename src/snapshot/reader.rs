@@ -99,7 +99,7 @@ impl Snapshot {
         let parsed: ParsedQuery = self.index.parse(query);
         let hits = self.index.search(&parsed, k)?;
         let texts = hits.iter().map(|h| Ok(self.text(&h.key)?.unwrap_or_default().text)).collect::<Result<Vec<_>>>()?;
-        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let refs: Vec<(&str, Option<u32>)> = texts.iter().zip(&hits).map(|(t, h)| (t.as_str(), h.focus)).collect();
         let snippets = self.index.snippets(&parsed, &refs, snippet_chars)?;
         let mut out = Vec::with_capacity(hits.len());
         for (hit, (snippet, highlights)) in hits.into_iter().zip(snippets) {

@@ -48,6 +48,7 @@ have_tf=$("$PYTHON" -c 'import transformers; print(transformers.__version__)' 2>
 [[ "$have_tf" == "$TRANSFORMERS_VERSION" ]] || py_need+=("transformers==$TRANSFORMERS_VERSION")
 if [[ "${1:-}" == "--bench" ]]; then
   "$PYTHON" -c 'import bm25s' 2>/dev/null || py_need+=(bm25s)
+  "$PYTHON" -c 'import Stemmer' 2>/dev/null || py_need+=(PyStemmer)   # bench-quality's "bm25s+stem" peer
   "$PYTHON" -c 'import lxml' 2>/dev/null || py_need+=(lxml)
   "$PYTHON" -c 'import trafilatura' 2>/dev/null || py_need+=(trafilatura lxml_html_clean)
   "$PYTHON" -c 'import fastapi, uvicorn' 2>/dev/null || py_need+=(fastapi uvicorn)

@@ -3,9 +3,11 @@
 //! identifiers (`snake_case`, `CamelCase`, `a::b` paths) into their words while keeping each compound whole, then
 //! stems English. Both stay registered so every index is read with the analyzer it was written with. Owns no
 //! index state.
+use std::collections::HashMap;
+
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer, Token,
-    TokenStream, Tokenizer, TokenizerManager,
+    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer, Token, TokenFilter, TokenStream,
+    Tokenizer, TokenizerManager,
 };
 
 /// Ranking v1's analyzer: words of alphanumeric characters, lowercased and ASCII-folded.
@@ -14,11 +16,13 @@ pub(super) const TOKENIZER_V1: &str = "webtape";
 pub(super) const TOKENIZER_V2: &str = "webtape_code_en";
 /// Tokens longer than this (in bytes) are dropped, as in v1.
 const MAX_TOKEN_BYTES: usize = 40;
+/// Distinct words an analyzer keeps stems of before it starts over.
+const STEM_CACHE_WORDS: usize = 1 << 17;
 
 /// Registers every analyzer an index may name.
 pub(super) fn register(manager: &TokenizerManager) {
     manager.register(TOKENIZER_V1, v1());
-    manager.register(TOKENIZER_V2, v2_words().filter(Stemmer::new(Language::English)).build());
+    manager.register(TOKENIZER_V2, v2_words().filter(CachedStemmer).build());
 }
 
 fn v1() -> TextAnalyzer {
@@ -202,4 +206,91 @@ pub(super) fn offset_of_position(text: &str, position: u32) -> Option<usize> {
         }
     }
     None
+}
+
+/// English Snowball stemming, as tantivy's `Stemmer` filter does it (the same algorithm), with a cache of the words
+/// seen: pages repeat their words, and stemming each occurrence was the largest cost of v2's analysis.
+#[derive(Clone, Copy)]
+struct CachedStemmer;
+
+impl TokenFilter for CachedStemmer {
+    type Tokenizer<T: Tokenizer> = CachedStemmerFilter<T>;
+    fn transform<T: Tokenizer>(self, tokenizer: T) -> CachedStemmerFilter<T> {
+        CachedStemmerFilter { inner: tokenizer, cache: HashMap::new() }
+    }
+}
+
+#[derive(Clone)]
+pub struct CachedStemmerFilter<T> {
+    inner: T,
+    /// Word → stem; only looked up, never iterated.
+    cache: HashMap<String, String>,
+}
+
+impl<T: Tokenizer> Tokenizer for CachedStemmerFilter<T> {
+    type TokenStream<'a> = CachedStemmerStream<'a, T::TokenStream<'a>>;
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
+        if self.cache.len() > STEM_CACHE_WORDS {
+            self.cache.clear();
+        }
+        CachedStemmerStream {
+            tail: self.inner.token_stream(text),
+            cache: &mut self.cache,
+            stemmer: frostem::Stemmer::new(frostem::Algorithm::English),
+        }
+    }
+}
+
+pub struct CachedStemmerStream<'a, T> {
+    tail: T,
+    cache: &'a mut HashMap<String, String>,
+    stemmer: frostem::Stemmer,
+}
+
+impl<T: TokenStream> TokenStream for CachedStemmerStream<'_, T> {
+    fn advance(&mut self) -> bool {
+        if !self.tail.advance() {
+            return false;
+        }
+        let token = self.tail.token_mut();
+        match self.cache.get(&token.text) {
+            Some(stem) => {
+                token.text.clear();
+                token.text.push_str(stem);
+            }
+            None => {
+                let stem = self.stemmer.stem(&token.text).into_owned();
+                let word = std::mem::replace(&mut token.text, stem);
+                self.cache.insert(word, token.text.clone());
+            }
+        }
+        true
+    }
+
+    fn token(&self) -> &Token {
+        self.tail.token()
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.tail.token_mut()
+    }
+}
+
+/// The largest char boundary of `text` at or before `i`.
+pub(super) fn floor_char(text: &str, i: usize) -> usize {
+    (0..=i.min(text.len())).rev().find(|&j| text.is_char_boundary(j)).unwrap_or(0)
+}
+
+/// `ranges` sorted, overlapping ones merged (v2 highlights a compound and its words, which overlap).
+pub(super) fn merge_ranges(ranges: &[std::ops::Range<usize>]) -> Vec<std::ops::Range<usize>> {
+    let mut sorted = ranges.to_vec();
+    sorted.sort_by_key(|r| (r.start, r.end));
+    let mut out: Vec<std::ops::Range<usize>> = Vec::with_capacity(sorted.len());
+    for r in sorted {
+        match out.last_mut() {
+            Some(last) if r.start < last.end => last.end = last.end.max(r.end),
+            _ => out.push(r),
+        }
+    }
+    out
 }

@@ -246,9 +246,9 @@ impl PageIndex {
             let group = &mut order[start..start + tied];
             if tied > 1 {
                 for &i in group.iter() {
-                    if !surts.contains_key(&i) {
+                    if let std::collections::btree_map::Entry::Vacant(slot) = surts.entry(i) {
                         let doc: TantivyDocument = searcher.doc(addresses[i]).map_err(|e| self.err(e))?;
-                        surts.insert(i, self.hit(&doc, 0.0).surt);
+                        slot.insert(self.hit(&doc, 0.0).surt);
                     }
                 }
                 group.sort_by(|a, b| surts[a].cmp(&surts[b]));
@@ -302,14 +302,14 @@ impl PageIndex {
                     // From the start of the passage's line (if near), a few snippets long.
                     Some(at) => {
                         let line = text[..at].rfind('\n').map_or(0, |i| i + 1);
-                        let from = floor_char(text, line.max(at.saturating_sub(FOCUS_LEAD_BYTES)));
-                        &text[from..floor_char(text, (from + FOCUS_SCAN_BYTES).min(text.len()))]
+                        let from = analyzer::floor_char(text, line.max(at.saturating_sub(FOCUS_LEAD_BYTES)));
+                        &text[from..analyzer::floor_char(text, (from + FOCUS_SCAN_BYTES).min(text.len()))]
                     }
                     // The best fragment is looked for in the first 64 KiB: long pages cost time, not quality.
-                    None => &text[..floor_char(text, text.len().min(SNIPPET_SCAN_BYTES))],
+                    None => &text[..analyzer::floor_char(text, text.len().min(SNIPPET_SCAN_BYTES))],
                 };
                 let snippet = generator.snippet(window);
-                (snippet.fragment().to_string(), merge_ranges(snippet.highlighted()))
+                (snippet.fragment().to_string(), analyzer::merge_ranges(snippet.highlighted()))
             })
             .collect())
     }
@@ -350,25 +350,6 @@ impl PageIndex {
     fn err(&self, e: tantivy::TantivyError) -> Error {
         index_error(&self.path, e)
     }
-}
-
-/// The largest char boundary of `text` at or before `i`.
-fn floor_char(text: &str, i: usize) -> usize {
-    (0..=i.min(text.len())).rev().find(|&j| text.is_char_boundary(j)).unwrap_or(0)
-}
-
-/// `ranges` sorted, overlapping ones merged (v2 highlights a compound and its words, which overlap).
-fn merge_ranges(ranges: &[std::ops::Range<usize>]) -> Vec<std::ops::Range<usize>> {
-    let mut sorted = ranges.to_vec();
-    sorted.sort_by_key(|r| (r.start, r.end));
-    let mut out: Vec<std::ops::Range<usize>> = Vec::with_capacity(sorted.len());
-    for r in sorted {
-        match out.last_mut() {
-            Some(last) if r.start < last.end => last.end = last.end.max(r.end),
-            _ => out.push(r),
-        }
-    }
-    out
 }
 
 /// The schema of an index that ranks by `ranking`: v1's as it always was; v2 adds the URL path and stops

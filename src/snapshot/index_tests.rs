@@ -212,7 +212,8 @@ fn focus_is_the_stretch_with_the_weightiest_distinct_words() {
 #[test]
 fn v2_snippets_show_the_passage_that_matched_even_deep_in_a_long_page() {
     let dir = tempfile::tempdir().unwrap();
-    let long = format!("{}\nThe dedup method removes consecutive repeated elements.\n", "filler words here. ".repeat(5000));
+    let long =
+        format!("{}\nThe dedup method removes consecutive repeated elements.\n", "filler words here. ".repeat(5000));
     let fill = filler(10);
     for ranking in [Ranking::V1, Ranking::V2] {
         let d = dir.path().join(ranking.name());
@@ -230,4 +231,28 @@ fn v2_snippets_show_the_passage_that_matched_even_deep_in_a_long_page() {
             }
         }
     }
+}
+
+#[test]
+fn the_cached_stemmer_stems_as_tantivys_stemmer_does() {
+    use tantivy::tokenizer::{Language, SimpleTokenizer, Stemmer, TextAnalyzer};
+    let text = "Running runs ran easily; the keys sorted, sorting keys again: initialized initialization Running";
+    let manager = tantivy::tokenizer::TokenizerManager::new();
+    analyzer::register(&manager);
+    let mut ours = manager.get(analyzer::TOKENIZER_V2).unwrap();
+    let mut theirs = TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(tantivy::tokenizer::LowerCaser)
+        .filter(Stemmer::new(Language::English))
+        .build();
+    let tokens = |a: &mut TextAnalyzer| {
+        let mut stream = a.token_stream(text);
+        let mut out = Vec::new();
+        while let Some(t) = stream.next() {
+            out.push(t.text.clone());
+        }
+        out
+    };
+    let expected = tokens(&mut theirs);
+    assert_eq!(tokens(&mut ours), expected);
+    assert_eq!(tokens(&mut ours), expected, "again, from the cache");
 }

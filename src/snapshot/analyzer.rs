@@ -3,6 +3,7 @@
 //! identifiers (`snake_case`, `CamelCase`, `a::b` paths) into their words while keeping each compound whole, then
 //! stems English. Both stay registered so every index is read with the analyzer it was written with. Owns no
 //! index state.
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use tantivy::tokenizer::{
@@ -216,54 +217,62 @@ struct CachedStemmer;
 impl TokenFilter for CachedStemmer {
     type Tokenizer<T: Tokenizer> = CachedStemmerFilter<T>;
     fn transform<T: Tokenizer>(self, tokenizer: T) -> CachedStemmerFilter<T> {
-        CachedStemmerFilter { inner: tokenizer, cache: HashMap::new() }
+        CachedStemmerFilter { inner: tokenizer }
     }
+}
+
+thread_local! {
+    /// Word → stem, one cache per thread, so the serving and indexing threads keep theirs warm across analyzer
+    /// clones (every query clones its analyzer); stems depend on the word alone, so the cache changes no output.
+    static STEMS: RefCell<HashMap<String, String>> = RefCell::new(HashMap::new());
 }
 
 #[derive(Clone)]
 pub struct CachedStemmerFilter<T> {
     inner: T,
-    /// Word → stem; only looked up, never iterated.
-    cache: HashMap<String, String>,
 }
 
 impl<T: Tokenizer> Tokenizer for CachedStemmerFilter<T> {
-    type TokenStream<'a> = CachedStemmerStream<'a, T::TokenStream<'a>>;
+    type TokenStream<'a> = CachedStemmerStream<T::TokenStream<'a>>;
     fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
-        if self.cache.len() > STEM_CACHE_WORDS {
-            self.cache.clear();
-        }
+        STEMS.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            if cache.len() > STEM_CACHE_WORDS {
+                cache.clear();
+            }
+        });
         CachedStemmerStream {
             tail: self.inner.token_stream(text),
-            cache: &mut self.cache,
             stemmer: frostem::Stemmer::new(frostem::Algorithm::English),
         }
     }
 }
 
-pub struct CachedStemmerStream<'a, T> {
+pub struct CachedStemmerStream<T> {
     tail: T,
-    cache: &'a mut HashMap<String, String>,
     stemmer: frostem::Stemmer,
 }
 
-impl<T: TokenStream> TokenStream for CachedStemmerStream<'_, T> {
+impl<T: TokenStream> TokenStream for CachedStemmerStream<T> {
     fn advance(&mut self) -> bool {
         if !self.tail.advance() {
             return false;
         }
         let token = self.tail.token_mut();
-        match self.cache.get(&token.text) {
-            Some(stem) => {
-                token.text.clear();
-                token.text.push_str(stem);
+        STEMS.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            match cache.get(&token.text) {
+                Some(stem) => {
+                    token.text.clear();
+                    token.text.push_str(stem);
+                }
+                None => {
+                    let stem = self.stemmer.stem(&token.text).into_owned();
+                    let word = std::mem::replace(&mut token.text, stem);
+                    cache.insert(word, token.text.clone());
+                }
             }
-            None => {
-                let stem = self.stemmer.stem(&token.text).into_owned();
-                let word = std::mem::replace(&mut token.text, stem);
-                self.cache.insert(word, token.text.clone());
-            }
-        }
+        });
         true
     }
 

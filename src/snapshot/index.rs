@@ -18,14 +18,14 @@ pub use super::index_writer::PageIndexWriter;
 pub use super::query::ParsedQuery;
 use super::query::{parse_v1, parse_v2, ranking_of};
 pub use super::rank::Ranking;
-use super::rank::{v2_scores, CANDIDATES};
+use super::rank::{candidates, v2_scores};
 use crate::error::{Error, Result};
 
 /// How much of a page's text is scanned for the snippet (without a focus).
 const SNIPPET_SCAN_BYTES: usize = 64 << 10;
 /// With a focus: how far before it the snippet may start (back to its line's start), and how much is scanned.
 const FOCUS_LEAD_BYTES: usize = 160;
-const FOCUS_SCAN_BYTES: usize = 4 << 10;
+const FOCUS_SCAN_BYTES: usize = 1 << 10;
 /// Memory the indexer may use before it writes a segment.
 const WRITER_MEMORY: usize = 192 << 20;
 
@@ -169,7 +169,7 @@ impl PageIndex {
     /// order near-ties differently). So the documents within [`SCORE_MARGIN`] of the last one wanted are all
     /// fetched and scored again from their own statistics alone: the same pages give the same scores and ranking
     /// bit for bit. v1 rescores term by term in query order; v2 recomputes the first stage to pick its
-    /// [`CANDIDATES`], then orders those by its own score.
+    /// [`candidates`], then orders those by its own score.
     pub fn search(&self, query: &ParsedQuery, k: usize) -> Result<Vec<IndexHit>> {
         if k == 0 {
             return Ok(Vec::new());
@@ -195,7 +195,7 @@ impl PageIndex {
     }
 
     fn search_v2(&self, searcher: &Searcher, query: &ParsedQuery, k: usize, path: Field) -> Result<Vec<IndexHit>> {
-        let n = k.max(CANDIDATES);
+        let n = candidates(k);
         let addresses = self.top_docs(searcher, query, n)?;
         let fields = [self.fields.title, self.fields.body, path];
         let scores = v2_scores(searcher, fields, &query.clauses, query.words, &addresses).map_err(|e| self.err(e))?;

@@ -64,7 +64,8 @@ pub(super) fn parse_v1(analyzer: &mut TextAnalyzer, text: &str, title: Field, bo
 }
 
 /// Ranking v2: the words (code-aware, function words dropped, then stemmed) may match in the title, body or URL
-/// path, each field with its weight; still a flat union of (boosted) term queries, so block-max WAND applies.
+/// path, each field with its weight. The query (a flat union of boosted term queries, so block-max WAND applies)
+/// covers the title and body; the path clauses are kept for the final score of the candidates.
 /// `fields` in [`Slot`] order.
 pub(super) fn parse_v2(
     words_analyzer: &mut TextAnalyzer,
@@ -89,8 +90,11 @@ pub(super) fn parse_v2(
             clauses.push(Clause { term: Term::from_field_text(fields[slot as usize], text), slot, word });
         }
     }
+    // The URL path only rescores the candidates: in the first stage its clauses would add a third of the terms
+    // block-max WAND walks for a field that rarely decides which pages are candidates.
     let query: Vec<(Occur, Box<dyn Query>)> = clauses
         .iter()
+        .filter(|c| c.slot != Slot::Path)
         .map(|c| {
             let term = Box::new(TermQuery::new(c.term.clone(), IndexRecordOption::WithFreqs));
             (Occur::Should, Box::new(BoostQuery::new(term, BOOSTS[c.slot as usize])) as Box<dyn Query>)

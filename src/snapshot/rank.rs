@@ -15,7 +15,8 @@ pub enum Ranking {
     V1,
     /// Code-aware, stemmed words (analyzer `webtape_code_en`) in the title, body and URL path; BM25 with k1 0.9
     /// and b 0.4, the body weighted 1, the title 0.4 and the path 0.3; plus a bonus for query words that follow
-    /// each other closely in the body. Scored over the best [`CANDIDATES`] pages by plain fielded BM25.
+    /// each other closely in the body. Scored over the best [`candidates`] pages by tantivy's fielded BM25 over
+    /// the title and body (the path and the bonus only rescore them).
     V2,
 }
 
@@ -45,8 +46,13 @@ const PROXIMITY_WEIGHT: f64 = 1.0;
 const PROXIMITY_WINDOW: u32 = 4;
 /// Body positions a snippet's passage spans, for choosing where it starts.
 const FOCUS_WINDOW: u32 = 32;
-/// Pages the first stage hands to the final scores (at least `k`).
-pub(super) const CANDIDATES: usize = 20;
+/// Pages the first stage hands to the final scores for `k` wanted: twice as many (at most [`MAX_CANDIDATES`]), so
+/// the final score can lift a page from below the cut; more cost time (block-max WAND prunes less, and every
+/// candidate's positions are read) for little quality (measured on the Rust-docs set at k = 10).
+pub(super) fn candidates(k: usize) -> usize {
+    (2 * k).clamp(k + 1, MAX_CANDIDATES.max(k + 1))
+}
+const MAX_CANDIDATES: usize = 20;
 
 /// The fields ranking v2 scores, as indexes into [`BOOSTS`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,7 +121,9 @@ pub(super) fn v2_scores(
                 let (tf, slot) = (f64::from(f.tf[j]), clause.slot as usize);
                 if tf > 0.0 {
                     let (boost, length) = (f64::from(BOOSTS[slot]), f64::from(f.length[slot]));
-                    first += boost * idf[j] * bm25_tf(tf, length, average[slot], TANTIVY_K1, TANTIVY_B);
+                    if clause.slot != Slot::Path {
+                        first += boost * idf[j] * bm25_tf(tf, length, average[slot], TANTIVY_K1, TANTIVY_B);
+                    }
                     last += boost * idf[j] * bm25_tf(tf, length, average[slot], K1, B);
                 }
             }
@@ -231,4 +239,14 @@ pub(super) fn focus(positions: &[Vec<u32>], weights: &[f64], window: u32) -> Opt
         }
     }
     best.map(|(_, p)| p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::candidates;
+
+    #[test]
+    fn the_first_stage_hands_on_twice_the_pages_wanted_within_bounds() {
+        assert_eq!([1, 3, 10, 15, 30].map(candidates), [2, 6, 20, 20, 31]);
+    }
 }

@@ -12,6 +12,7 @@ deps-bench:
 	@bash scripts/setup.sh --bench
 
 test: deps
+	bash scripts/check_env_only.sh
 	cargo build --bins
 	cargo test --no-run --benches
 	cargo test --no-fail-fast

@@ -49,6 +49,7 @@ pub mod env;
 pub mod error;
 pub mod extract;
 pub mod fuzz;
+#[cfg(feature = "train")]
 pub mod model;
 pub mod progress;
 pub mod proxy;

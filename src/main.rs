@@ -85,8 +85,21 @@ fn pin_cpu_kernels() {
     }
 }
 
+/// Subcommands of the `train` feature: an environment-only build names the build that has them.
+#[cfg(not(feature = "train"))]
+const TRAIN_COMMANDS: [&str; 5] = ["train", "eval", "expert", "generate", "model"];
+
 fn main() -> ExitCode {
     pin_cpu_kernels();
+    #[cfg(not(feature = "train"))]
+    if let Some(command) = std::env::args().nth(1).filter(|c| TRAIN_COMMANDS.contains(&c.as_str())) {
+        eprintln!(
+            "error: `webtape {command}` is not in this build: it is the environment-only build (record, serve, proxy, \
+             snapshot, sim, score, digest; no libtorch). Training needs the default build: `cargo install --path .` \
+             (or `cargo build --release`), which also installs PyTorch's libtorch through `make deps`."
+        );
+        return ExitCode::from(2);
+    }
     let cli = Cli::parse();
     match run(cli.command) {
         Ok(code) => code,

@@ -19,7 +19,7 @@
 //! | [`env`] | the environment: web_search / browse_webpage over replay, live or record; tool rules; run digest |
 //! | [`server`] | `webtape serve`: `/retrieve`, `/search`, `/browse`, `/healthz`, `/metrics` over an environment |
 //! | [`proxy`] | `webtape proxy`: an HTTP(S) forward proxy that records and replays any agent's traffic into a snapshot |
-//! | [`model`] | the policy: Qwen2/Qwen3/Llama checkpoints in tch, tokenizer, chat template, batched sampling |
+//! | `model` | \[train\] the policy: Qwen2/Qwen3/Llama checkpoints in tch, tokenizer, chat template, batched sampling |
 //! | [`agent`] | what rollouts ask of a policy ([`agent::generator::Generator`]), free of tensor types |
 //! | [`fuzz`] | one entry per parser that sees outside bytes, for the fuzz harness (`tests/fuzz/`, `make fuzz`) |
 //! | [`recorder`] | question file → provider → pages → snapshot; concurrent and resumable |

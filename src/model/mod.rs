@@ -16,6 +16,7 @@
 //! | `init` | \[train\] a tiny random Qwen2 checkpoint with a BPE tokenizer trained on a snapshot's text |
 //! | `probe` | \[train\] logits of given ids and timed fixed-length generation, to compare with other implementations |
 //! | `init_corpus` | \[train\] the text that tokenizer trains on: agent-format episodes, then snapshot pages |
+//! | `init_vocab` | \[train\] tokens set by rule: numbers in runs of up to three digits, whole words |
 pub mod chat;
 pub mod codec;
 pub mod config;

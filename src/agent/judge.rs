@@ -111,10 +111,7 @@ impl Judge {
     }
 
     fn record(&self, asked: &[(usize, String)], prompts: &[Option<String>]) -> Result<()> {
-        let mut writer = match self.store.join("manifest.json").exists() {
-            true => SnapshotWriter::open(&self.store)?,
-            false => SnapshotWriter::create(&self.store)?,
-        };
+        let mut writer = SnapshotWriter::open_or_create(&self.store)?;
         for (i, reply) in asked {
             let prompt = prompts[*i].as_deref().unwrap_or_default();
             writer.put_reader_output(&self.model, prompt, reply)?;

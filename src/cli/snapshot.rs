@@ -97,13 +97,13 @@ pub fn run(command: SnapshotCommand) -> Result<ExitCode> {
             println!("created snapshot {}", dir.display());
         }
         SnapshotCommand::ImportWarc { dir, files } => {
-            let mut writer = open_or_create(&dir)?;
+            let mut writer = SnapshotWriter::open_or_create(&dir)?;
             let report = snapshot::import_warc(&mut writer, &files)?;
             writer.finish()?;
             return Ok(print_import(&report));
         }
         SnapshotCommand::ImportJsonl { dir, files, captured_at, url_base } => {
-            let mut writer = open_or_create(&dir)?;
+            let mut writer = SnapshotWriter::open_or_create(&dir)?;
             let report = snapshot::import_jsonl(&mut writer, &files, &JsonlOptions { captured_at, url_base })?;
             writer.finish()?;
             return Ok(print_import(&report));
@@ -176,14 +176,6 @@ pub fn run(command: SnapshotCommand) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-pub fn open_or_create(dir: &std::path::Path) -> Result<SnapshotWriter> {
-    if dir.join("manifest.json").exists() {
-        Ok(SnapshotWriter::open(dir)?)
-    } else {
-        Ok(SnapshotWriter::create(dir)?)
-    }
 }
 
 fn print_import(report: &snapshot::ImportReport) -> ExitCode {

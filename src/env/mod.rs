@@ -162,11 +162,7 @@ impl Environment {
         record_into: Option<&Path>,
     ) -> Result<Environment> {
         cfg.validate()?;
-        let writer = match record_into {
-            None => None,
-            Some(dir) if dir.join("manifest.json").exists() => Some(SnapshotWriter::open(dir)?),
-            Some(dir) => Some(SnapshotWriter::create(dir)?),
-        };
+        let writer = record_into.map(SnapshotWriter::open_or_create).transpose()?;
         let mode = if writer.is_some() { Mode::Record } else { Mode::Live };
         let reader_model = reader.as_ref().map(|r| r.model().to_string());
         let cfg = EnvConfig { mode, ..cfg };

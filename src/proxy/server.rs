@@ -90,11 +90,7 @@ impl ProxyState {
             Mode::Replay => Tape::Replay(Box::new(Snapshot::open(snapshot.ok_or_else(need)?)?)),
             Mode::Record => {
                 let dir = snapshot.ok_or_else(need)?;
-                let writer = if dir.join("manifest.json").exists() {
-                    SnapshotWriter::open(dir)?
-                } else {
-                    SnapshotWriter::create(dir)?
-                };
+                let writer = SnapshotWriter::open_or_create(dir)?;
                 Tape::Record(Box::new(Mutex::new(Some(writer))))
             }
             Mode::Live => Tape::Live,

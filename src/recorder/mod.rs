@@ -58,8 +58,7 @@ pub fn record(dir: &Path, questions: &[Question], searcher: Searcher, cfg: Recor
     if cfg.concurrency == 0 {
         return Err(Error::Config("--concurrency must be at least 1".into()));
     }
-    let writer =
-        if dir.join("manifest.json").exists() { SnapshotWriter::open(dir)? } else { SnapshotWriter::create(dir)? };
+    let writer = SnapshotWriter::open_or_create(dir)?;
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| Error::io("tokio runtime", e))?;
     let recorder = Arc::new(Recorder {

@@ -94,7 +94,7 @@ pub(super) fn parse_v2(
     // block-max WAND walks for a field that rarely decides which pages are candidates.
     let query: Vec<(Occur, Box<dyn Query>)> = clauses
         .iter()
-        .filter(|c| c.slot != Slot::Path)
+        .filter(|c| c.slot.in_first_stage())
         .map(|c| {
             let term = Box::new(TermQuery::new(c.term.clone(), IndexRecordOption::WithFreqs));
             (Occur::Should, Box::new(BoostQuery::new(term, BOOSTS[c.slot as usize])) as Box<dyn Query>)

@@ -62,6 +62,14 @@ pub(super) enum Slot {
     Path = 2,
 }
 
+impl Slot {
+    /// Whether the first stage (the block-max WAND query and its recomputed scores) counts this field; the path
+    /// only rescores the candidates. One rule for both, so the recomputed scores are the query's.
+    pub(super) fn in_first_stage(self) -> bool {
+        self != Slot::Path
+    }
+}
+
 /// One clause of a v2 query: query word `word` (index in query order) looked up in one field.
 pub(super) struct Clause {
     pub term: Term,
@@ -110,9 +118,12 @@ pub(super) fn v2_scores(
         .iter()
         .map(|c| Ok(idf(searcher.doc_freq(&c.term)?, docs_total)))
         .collect::<tantivy::Result<Vec<_>>>()?;
-    let body_idf = |word: usize| {
-        clauses.iter().zip(&idf).find(|(c, _)| c.word == word && c.slot == Slot::Body).map_or(0.0, |(_, i)| *i)
-    };
+    // Per query word, its body clause's idf: the proximity bonus's and the snippet focus's weights.
+    let body_idf: Vec<f64> = (0..words)
+        .map(|word| {
+            clauses.iter().zip(&idf).find(|(c, _)| c.word == word && c.slot == Slot::Body).map_or(0.0, |(_, i)| *i)
+        })
+        .collect();
     let out = features
         .iter()
         .map(|f| {
@@ -121,7 +132,7 @@ pub(super) fn v2_scores(
                 let (tf, slot) = (f64::from(f.tf[j]), clause.slot as usize);
                 if tf > 0.0 {
                     let (boost, length) = (f64::from(BOOSTS[slot]), f64::from(f.length[slot]));
-                    if clause.slot != Slot::Path {
+                    if clause.slot.in_first_stage() {
                         first += boost * idf[j] * bm25_tf(tf, length, average[slot], TANTIVY_K1, TANTIVY_B);
                     }
                     last += boost * idf[j] * bm25_tf(tf, length, average[slot], K1, B);
@@ -131,12 +142,11 @@ pub(super) fn v2_scores(
             for word in 1..words {
                 let pairs = f64::from(pairs_within(&f.positions[word - 1], &f.positions[word], PROXIMITY_WINDOW));
                 if pairs > 0.0 {
-                    let weight = (body_idf(word - 1) + body_idf(word)) / 2.0;
+                    let weight = (body_idf[word - 1] + body_idf[word]) / 2.0;
                     last += PROXIMITY_WEIGHT * weight * bm25_tf(pairs, f64::from(f.length[body]), average[body], K1, B);
                 }
             }
-            let weights: Vec<f64> = (0..words).map(body_idf).collect();
-            Scores { first, last, focus: focus(&f.positions, &weights, FOCUS_WINDOW) }
+            Scores { first, last, focus: focus(&f.positions, &body_idf, FOCUS_WINDOW) }
         })
         .collect();
     Ok(out)

@@ -11,11 +11,13 @@ deps:
 deps-bench:
 	@bash scripts/setup.sh --bench
 
+# In the release profile, like `make demo`: one compiled dependency set for both commands (`cargo test` without
+# --release is the quick edit-compile loop while developing).
 test: deps
 	bash scripts/check_env_only.sh
-	cargo build --bins
-	cargo test --no-run --benches
-	cargo test --no-fail-fast
+	cargo build --release --bins
+	cargo test --release --no-run --benches
+	cargo test --release --no-fail-fast
 
 # Mutation fuzzing of every parser that sees outside bytes (stable Rust, tests/fuzz/): FUZZ_SECONDS per target,
 # FUZZ_SEED to repeat a run, FUZZ_TARGETS=warc,html to choose. Crashing inputs land in fuzz/regressions/.

@@ -3,7 +3,7 @@
 #   1. no training-only crate is in its dependency tree (`cargo tree`);
 #   2. it builds, its help lists no training command, and `webtape train` names the build that has it (exit 2);
 #   3. it records the sim web on loopback, replays it over HTTP and verifies the snapshot, end to end.
-# The binary is copied to target/env-only/ (the default build's `cargo test` puts its own back in target/debug;
+# The binary is copied to target/env-only/ (the default build puts its own back in target/release;
 # CARGO_TARGET_DIR is honoured).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,10 +13,10 @@ fail() { echo "env-only check: $*" >&2; exit 1; }
 crept=$(cargo tree -e normal --no-default-features --prefix none | grep -oE "^($FORBIDDEN) v[^ ]*" | sort -u || true)
 [[ -z "$crept" ]] || fail "training-only crates in the environment-only build: $(echo $crept)"
 
-cargo build --no-default-features --bin webtape
+cargo build --release --no-default-features --bin webtape
 TARGET=${CARGO_TARGET_DIR:-target}
 mkdir -p "$TARGET/env-only"
-cp "$TARGET/debug/webtape" "$TARGET/env-only/webtape"
+cp "$TARGET/release/webtape" "$TARGET/env-only/webtape"
 BIN=$TARGET/env-only/webtape
 "$BIN" --help | grep -qE '^  (train|eval|expert|generate|model) ' && fail "--help lists a training command"
 set +e; msg=$("$BIN" train --config configs/demo.toml 2>&1); rc=$?; set -e

@@ -17,7 +17,7 @@ test: deps
 	bash scripts/check_env_only.sh
 	cargo build --release --bins
 	cargo test --release --no-run --benches
-	cargo test --release --no-fail-fast
+	cargo test --release --workspace --no-fail-fast
 
 # Mutation fuzzing of every parser that sees outside bytes (stable Rust, tests/fuzz/): FUZZ_SECONDS per target,
 # FUZZ_SEED to repeat a run, FUZZ_TARGETS=warc,html to choose. Crashing inputs land in fuzz/regressions/.

@@ -7,7 +7,7 @@
 # CARGO_TARGET_DIR is honoured).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-FORBIDDEN='tch|torch-sys|safetensors|tokenizers|plotters|minijinja|minijinja-contrib'
+FORBIDDEN='webtape-train|tch|torch-sys|safetensors|tokenizers|plotters|minijinja|minijinja-contrib'
 fail() { echo "env-only check: $*" >&2; exit 1; }
 
 crept=$(cargo tree -e normal --no-default-features --prefix none | grep -oE "^($FORBIDDEN) v[^ ]*" | sort -u || true)
@@ -48,4 +48,4 @@ print(json.dumps(json.load(urllib.request.urlopen(req, timeout=10))))
 EOF
 )
 [[ $answer == *"127.0.0.1"* ]] || fail "replayed /retrieve for \"$query\" returned no recorded page: $answer"
-echo "env-only build: no training-only crate, $(du -h "$BIN" | cut -f1) (debug), records, verifies and replays"
+echo "env-only build: no training-only crate, $(du -h "$BIN" | cut -f1) (release), records, verifies and replays"

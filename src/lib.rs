@@ -6,25 +6,20 @@
 //! recorder ─▶ snapshot (RocksDB + tantivy) ─▶ environment (replay | live | record) ─▶ agent ─▶ reward ─▶ GRPO
 //! ```
 //!
-//! The layers, bottom first:
+//! The layers, bottom first; each is a crate of its own (`crates/`), depending only on those above it:
 //!
-//! | module | owns |
-//! |---|---|
-//! | [`error`] | the one [`Error`] enum and [`Result`] |
-//! | [`extract`] | HTML → title + main text (for indexing and for the agent) |
-//! | [`snapshot`] | the snapshot folder: RocksDB column families, tantivy index, WARC/JSONL import, WARC export, merge, verify |
-//! | [`progress`] | progress bars for long work |
-//! | [`data`] | question files: JSONL, text lines, DeepResearcher / Search-R1 parquet |
-//! | [`web`] | the live web: search providers, page fetcher, SSRF guard, robots.txt, limits, reading-model client |
-//! | [`env`] | the environment: web_search / browse_webpage over replay, live or record; tool rules; run digest |
-//! | [`server`] | `webtape serve`: `/retrieve`, `/search`, `/browse`, `/healthz`, `/metrics` over an environment |
-//! | [`proxy`] | `webtape proxy`: an HTTP(S) forward proxy that records and replays any agent's traffic into a snapshot |
-//! | `model` | \[train\] the policy: Qwen2/Qwen3/Llama checkpoints in tch, tokenizer, chat template, batched sampling |
-//! | [`agent`] | what rollouts ask of a policy ([`agent::generator::Generator`]), free of tensor types |
-//! | [`fuzz`] | one entry per parser that sees outside bytes, for the fuzz harness (`tests/fuzz/`, `make fuzz`) |
-//! | [`recorder`] | question file → provider → pages → snapshot; concurrent and resumable |
-//! | `torch_info` | \[train\] libtorch / CUDA status for `webtape doctor` |
-//! | `determinism` | \[train\] libtorch's deterministic-algorithms switch (`train --deterministic`) |
+//! | crate | modules here | owns |
+//! |---|---|---|
+//! | `webtape-core` | [`error`], [`progress`], [`data`] | the one [`Error`] enum and [`Result`]; progress bars; question files (JSONL, text lines, DeepResearcher / Search-R1 parquet) |
+//! | `webtape-snapshot` | [`snapshot`], [`extract`] | the snapshot folder: RocksDB column families, tantivy index, WARC/ARC/JSONL import, WARC export, merge, verify; HTML → title + main text |
+//! | `webtape-web` | [`web`] | the live web: search providers, page fetcher, SSRF guard, robots.txt, limits, reading-model client |
+//! | `webtape-env` | [`env`], [`server`], [`proxy`], [`recorder`] | web_search / browse_webpage over replay, live or record, tool rules, run digest; `webtape serve`'s routes; the recording forward proxy; question file → provider → pages → snapshot |
+//! | `webtape-sim` | [`sim`] | the embedded simulated web: world, pages, search API, faults, questions |
+//! | `webtape-agent` | [`agent`] | what rollouts ask of a policy ([`agent::generator::Generator`], free of tensor types), prompt, parsing, reward, expert |
+//! | `webtape-train` | `model`, `train`, `config`, `torch_info`, `determinism` | \[train\] the only crate with libtorch: the policy model, SFT, GRPO, eval, training configs, `webtape doctor`'s torch status |
+//! | `webtape` (this crate) | [`fuzz`], the CLI | one entry per parser that sees outside bytes (`tests/fuzz/`, `make fuzz`); the `webtape` binary |
+//!
+//! Without the default `train` feature nothing from `webtape-train` (nor tch) is built: the environment-only build.
 //!
 //! ```no_run
 //! use webtape::snapshot::{import_warc, Snapshot, SnapshotWriter};
@@ -39,28 +34,15 @@
 //! }
 //! # Ok(()) }
 //! ```
-pub mod agent;
+pub use webtape_agent::agent;
+pub use webtape_core::{data, error, progress};
+pub use webtape_env::{env, proxy, recorder, server};
+pub use webtape_sim::sim;
+pub use webtape_snapshot::{extract, snapshot};
 #[cfg(feature = "train")]
-pub mod config;
-pub mod data;
-#[cfg(feature = "train")]
-pub mod determinism;
-pub mod env;
-pub mod error;
-pub mod extract;
+pub use webtape_train::{config, determinism, model, torch_info, train};
+pub use webtape_web::web;
+
 pub mod fuzz;
-#[cfg(feature = "train")]
-pub mod model;
-pub mod progress;
-pub mod proxy;
-pub mod recorder;
-pub mod server;
-pub mod sim;
-pub mod snapshot;
-#[cfg(feature = "train")]
-pub mod torch_info;
-#[cfg(feature = "train")]
-pub mod train;
-pub mod web;
 
 pub use error::{Error, Result};

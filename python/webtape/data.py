@@ -16,7 +16,7 @@ from .reward import ANSWER_SPLIT, gold_answers
 
 
 def system_prompt(date: str) -> str:
-    """webtape's system prompt (`src/agent/prompt.rs`); `date` is "today" (the snapshot's date in replay)."""
+    """webtape's system prompt (`crates/agent/src/agent/prompt.rs`); `date` is "today" (the snapshot's date in replay)."""
     return (
         "You are a research agent. Answer the user's question by searching the web and reading web pages. "
         f"Today is {date}.\n\n"
@@ -37,7 +37,7 @@ def _prompt_text(prompt: Any) -> Optional[str]:
 
 
 def question_from_row(row: Dict[str, Any], fallback_id: str) -> Dict[str, Any]:
-    """A webtape question from one JSON object or parquet row, read like webtape's Rust reader (`src/data.rs`)."""
+    """A webtape question from one JSON object or parquet row, read like webtape's Rust reader (`crates/core/src/data.rs`)."""
     text = next((row[k] for k in ("question", "query", "q") if isinstance(row.get(k), str)), None)
     extra = row.get("extra_info") or {}
     if text is None:

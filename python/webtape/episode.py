@@ -1,6 +1,6 @@
 """One agent episode against `webtape serve`, for environments that see the model's raw text (SkyRL) or its parsed
 tool calls (TRL): an episode id on the server (DeepResearcher's rules apply per episode), the question pages are read
-for, and DeepResearcher's turn format (`parse_turn`, a port of webtape's `src/agent/parse.rs`).
+for, and DeepResearcher's turn format (`parse_turn`, a port of webtape's `crates/agent/src/agent/parse.rs`).
 """
 from __future__ import annotations
 

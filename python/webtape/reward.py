@@ -1,4 +1,4 @@
-"""DeepResearcher's reward, exactly as webtape's Rust code computes it (`src/agent/reward.rs`, `webtape score`).
+"""DeepResearcher's reward, exactly as webtape's Rust code computes it (`crates/agent/src/agent/reward.rs`, `webtape score`).
 
 A response scores -1 when its format is broken (each of `<tool_call>`, `<think>`, `<answer>` must open and close
 equally often, every opening followed by its closing; tags matched lowercased) or has no `<answer>`; otherwise the

@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use webtape::agent::expert::{Expert, ExpertPlan, MISSED_URL, RECOVERY_TURN};
 use webtape::agent::generator::ChatCodec;
-use webtape::agent::plans::{run_expert, PlannedQuestion};
+use webtape::agent::plans::run_expert;
 use webtape::agent::{rollout, RolloutConfig, Task, Tools};
 use webtape::env::{EnvConfig, Environment};
 use webtape::model::codec::TextCodec;
+use webtape::sim::Question as PlannedQuestion;
 
 use crate::common::*;
 

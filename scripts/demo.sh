@@ -10,7 +10,8 @@
 #      same segment replayed with the web stopped: the same metrics, weights and run digest;
 #   7. digests: a second run prints the same ones.
 # Usage: scripts/demo.sh [CONFIG]   (CONFIG defaults to configs/demo.toml; env WEBTAPE (binary), SEED and
-# ENTITIES (the world), PORT (of the sim web), LIVE_STEPS (of step 6) override)
+# ENTITIES (the world), PORT (of the sim web), HASTY (the expert's hasty share, step 4a), LIVE_STEPS (of step 6)
+# override)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONFIG=${1:-configs/demo.toml}
@@ -21,6 +22,9 @@ ENTITIES=${ENTITIES:-300}
 # runs; the pretrained base was recorded on the same port.
 PORT=${PORT:-18088}
 LIVE_STEPS=${LIVE_STEPS:-2}
+# The demonstrator is hasty on this share of two-hop questions: it answers with what the first page says instead of
+# searching on (`webtape expert --hasty-rate`). GRPO has to find out that reading on pays.
+HASTY=${HASTY:-0.5}
 value() { # value SECTION KEY: a string value from the config
   python3 - "$CONFIG" "$1" "$2" <<'EOF'
 import sys, tomllib
@@ -105,8 +109,8 @@ EOF
   fi
 fi
 
-step "4a. expert trajectories for the SFT warm start: webtape expert --config $CONFIG"
-"$BIN" expert --config "$CONFIG" --questions "$SFT_QUESTIONS" --out "$EXPERT"
+step "4a. expert trajectories for the SFT warm start: webtape expert --config $CONFIG --hasty-rate $HASTY"
+"$BIN" expert --config "$CONFIG" --questions "$SFT_QUESTIONS" --out "$EXPERT" --hasty-rate "$HASTY"
 step "4b. SFT, then GRPO in replay: webtape train --config $CONFIG"
 "$BIN" train --config "$CONFIG" | tee "$RUN/train.log"
 
@@ -133,6 +137,20 @@ for name, r in rows:
 along = " -> ".join([f"SFT {float(row('sft')['f1']):.3f}"] + [f"step {number(s)} {float(row(s)['f1']):.3f}" for s in steps])
 print(f"\nheld-out F1 along GRPO (every saved checkpoint): {along}")
 print(f"GRPO - SFT test F1: {float(rows[-1][1]['f1']) - float(rows[1][1]['f1']):+.3f}")
+EOF
+python3 - "$RUN" "$TEST" base sft $CHECKPOINTS <<'EOF'
+import json, sys
+run, test, names = sys.argv[1], sys.argv[2], sys.argv[3:]
+hops = {q["id"]: q.get("hops", 1) for q in map(json.loads, open(test))}
+print("\n| by hops | one-hop F1 | two-hop F1 | two-hop tool calls | two-hop searched twice |\n|---|---:|---:|---:|---:|")
+for name in names:
+    ts = [json.loads(l) for l in open(f"{run}/eval-{name}/trajectories.jsonl")]
+    one = [t for t in ts if hops[t["task"]["id"]] == 1]
+    two = [t for t in ts if hops[t["task"]["id"]] == 2]
+    mean = lambda xs: sum(xs) / max(len(xs), 1)
+    searches = lambda t: sum('"web_search"' in turn["text"] for turn in t["turns"])
+    print(f"| {name} ({len(one)} + {len(two)} q) | {mean([t['score']['f1'] for t in one]):.3f} | {mean([t['score']['f1'] for t in two]):.3f} | "
+          f"{mean([t['tool_calls'] for t in two]):.2f} | {mean([searches(t) >= 2 for t in two]):.3f} |")
 EOF
 
 step "6. a live run made replayable: $LIVE_STEPS GRPO steps from $(basename "$FINAL") against the live sim web (faults on), recorded into $SNAP-live; then replayed with the web stopped"

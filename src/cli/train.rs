@@ -1,6 +1,7 @@
 //! `webtape train` and `webtape eval`: GRPO against a snapshot (or the live web, or a remote `webtape serve`),
 //! resumable from the run folder; evaluation tables per dataset.
-use std::path::PathBuf;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -8,7 +9,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use webtape::agent::expert::RECOVERY_TURN;
 use webtape::agent::judge::Judge;
-use webtape::agent::plans::{read_planned, run_expert};
+use webtape::agent::plans::{is_hasty, read_planned, run_expert, Demonstrator};
 use webtape::agent::{RemoteEnv, RolloutConfig, Task, Tools, Trajectory};
 use webtape::config::TrainConfig;
 use webtape::determinism::Determinism;
@@ -299,10 +300,46 @@ pub struct ExpertArgs {
     /// error and then reads the right page: recoveries for the policy to learn (the slip is not trained on).
     #[arg(long, default_value_t = 0.0)]
     recovery_rate: f64,
+    /// Share of two-hop questions (0..1) on which the expert is hasty: it answers with what the first page says
+    /// (the entity the second hop would look up) instead of searching on. These trajectories earn no reward but
+    /// are kept: a demonstrator whose haste GRPO can learn to overcome (the demo uses 0.5).
+    #[arg(long, default_value_t = 0.0)]
+    hasty_rate: f64,
+}
+
+/// Writes the trajectories worth learning from to `path` as JSONL and returns how many (and how many of them
+/// hasty): a plan followed through must earn the full reward, a hasty one (its id in `hasty`) a clean format.
+fn write_kept(trajs: &[Trajectory], hasty: &BTreeSet<&str>, path: &Path) -> Result<(usize, usize)> {
+    let keep = |t: &&Trajectory| {
+        if hasty.contains(t.task.id.as_str()) {
+            t.score.format_ok
+        } else {
+            t.score.reward >= 1.0
+        }
+    };
+    let (mut out, mut kept, mut kept_hasty) = (String::new(), 0, 0);
+    for t in trajs.iter().filter(keep) {
+        out.push_str(&serde_json::to_string(t)?);
+        out.push('\n');
+        kept += 1;
+        kept_hasty += usize::from(hasty.contains(t.task.id.as_str()));
+    }
+    anyhow::ensure!(
+        kept > 0,
+        "none of the {} expert trajectories earned the full reward (see the first failure above); nothing written",
+        trajs.len()
+    );
+    if let Some(t) = trajs.iter().find(|t| !keep(t)) {
+        let last = t.turns.last().map(|turn| turn.text.as_str()).unwrap_or("");
+        let why = t.format_error.as_deref().unwrap_or("wrong answer");
+        eprintln!("first failed expert trajectory ({}): {why}; its last turn: {last:?}", t.task.id);
+    }
+    std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))?;
+    Ok((kept, kept_hasty))
 }
 
 /// `webtape expert`: the scripted expert's trajectories (search, browse, answer in the policy's chat format)
-/// against the replayed snapshot; only those that earn the full reward are kept.
+/// against the replayed snapshot; only those that earn the full reward (or, when hasty, keep the format) are kept.
 pub fn expert(a: ExpertArgs) -> Result<ExitCode> {
     let cfg = TrainConfig::from_file(&a.config)?;
     let snapshot = cfg.env.snapshot.as_deref().context("[env] snapshot is not set")?;
@@ -314,36 +351,22 @@ pub fn expert(a: ExpertArgs) -> Result<ExitCode> {
     let tools = Tools::Local(env.clone());
     let max_queries = cfg.env.rules.max_queries;
     anyhow::ensure!((0.0..=1.0).contains(&a.recovery_rate), "--recovery-rate must be in 0..1, got {}", a.recovery_rate);
-    let (seed, recovery) = (cfg.train.seed, a.recovery_rate);
-    let trajs = run_expert(&codec, &tools, &rows, &date, max_queries, &cfg.rollout, seed, recovery, &runtime)?;
-    let total = trajs.len();
-    let mut out = String::new();
-    let mut kept = 0;
-    for t in trajs.iter().filter(|t| t.score.reward >= 1.0) {
-        out.push_str(&serde_json::to_string(t)?);
-        out.push('\n');
-        kept += 1;
-    }
-    anyhow::ensure!(
-        kept > 0,
-        "none of the {total} expert trajectories earned the full reward (see the first failure above); nothing written"
-    );
-    std::fs::write(&a.out, out).with_context(|| format!("writing {}", a.out.display()))?;
-    if let Some(t) = trajs.iter().find(|t| t.score.reward < 1.0) {
-        let last = t.turns.last().map(|turn| turn.text.as_str()).unwrap_or("");
-        eprintln!(
-            "first failed expert trajectory ({}): {}; its last turn: {last:?}",
-            t.task.id,
-            t.format_error.as_deref().unwrap_or("wrong answer")
-        );
-    }
+    anyhow::ensure!((0.0..=1.0).contains(&a.hasty_rate), "--hasty-rate must be in 0..1, got {}", a.hasty_rate);
+    let demonstrator = Demonstrator { recovery_rate: a.recovery_rate, hasty_rate: a.hasty_rate };
+    let seed = cfg.train.seed;
+    let trajs = run_expert(&codec, &tools, &rows, &date, max_queries, &cfg.rollout, seed, &demonstrator, &runtime)?;
+    let hasty: BTreeSet<&str> = rows.iter().filter(|q| is_hasty(q, a.hasty_rate)).map(|q| q.id.as_str()).collect();
+    let kept = write_kept(&trajs, &hasty, &a.out)?;
     let c = env.run_log().coverage();
     let recoveries = trajs
         .iter()
         .filter(|t| t.score.reward >= 1.0 && t.turns.iter().any(|turn| turn.text.starts_with(RECOVERY_TURN)))
         .count();
     println!(
-        "{kept} of {total} expert trajectories earned the full reward ({recoveries} recover from a misspelt URL); wrote {}",
+        "{} of {} expert trajectories kept ({} hasty, {recoveries} recover from a misspelt URL); wrote {}",
+        kept.0,
+        trajs.len(),
+        kept.1,
         a.out.display()
     );
     println!("tool calls: {} exact, {} bm25, {} miss; run digest {}", c.exact, c.bm25, c.miss, env.run_log().digest());

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use webtape::agent::expert::{Expert, ExpertPlan, MISSED_URL, RECOVERY_TURN};
 use webtape::agent::generator::ChatCodec;
-use webtape::agent::plans::run_expert;
+use webtape::agent::plans::{run_expert, Demonstrator};
 use webtape::agent::{rollout, RolloutConfig, Task, Tools};
 use webtape::env::{EnvConfig, Environment};
 use webtape::model::codec::TextCodec;
@@ -45,6 +45,7 @@ fn expert_rollouts_local_and_remote_agree() {
                     answer: strings("answers")[0].clone(),
                     notes: strings("expert_notes"),
                     stumble: false,
+                    hasty: false,
                 },
             )
         })
@@ -107,7 +108,8 @@ fn expert_rollouts_local_and_remote_agree() {
     let served = client.coverage();
     assert_eq!(served, webtape::env::Coverage { exact: cov.exact, bm25: 0, miss: 0, live: 0 }, "{served:?}");
     assert_eq!(rt.block_on(client.server_date()).unwrap(), env.snapshot_date(), "the server's prompt date");
-    recoveries_are_shown_and_their_slips_not_trained(&all, &codec, &Tools::Local(env), &rt);
+    recoveries_are_shown_and_their_slips_not_trained(&all, &codec, &Tools::Local(env.clone()), &rt);
+    hasty_answers_stop_one_hop_short(&all, &codec, &Tools::Local(env), &rt);
 }
 
 /// `run_expert` with recovery rate 1: the first browse of every question asks for a misspelt URL, gets the
@@ -120,7 +122,8 @@ fn recoveries_are_shown_and_their_slips_not_trained(
 ) {
     let planned: Vec<PlannedQuestion> = questions.lines().take(6).map(|l| serde_json::from_str(l).unwrap()).collect();
     let cfg = RolloutConfig { max_observation_chars: 3000, ..RolloutConfig::default() };
-    let trajs = run_expert(codec, tools, &planned, "2026-01-01", 3, &cfg, 7, 1.0, rt).unwrap();
+    let stumbling = Demonstrator { recovery_rate: 1.0, ..Demonstrator::default() };
+    let trajs = run_expert(codec, tools, &planned, "2026-01-01", 3, &cfg, 7, &stumbling, rt).unwrap();
     for (t, q) in trajs.iter().zip(&planned) {
         let hops = q.expert_queries.len();
         assert_eq!(t.score.reward, 1.0, "{:?}", t.turns);
@@ -135,6 +138,27 @@ fn recoveries_are_shown_and_their_slips_not_trained(
             t.turns.iter().enumerate().filter(|(i, _)| *i != slip).map(|(_, turn)| turn.text.as_str()).collect();
         assert_eq!(codec.decode(&policy).unwrap(), trained, "every turn but the slip is trained");
     }
-    let none = run_expert(codec, tools, &planned, "2026-01-01", 3, &cfg, 7, 0.0, rt).unwrap();
+    let none = run_expert(codec, tools, &planned, "2026-01-01", 3, &cfg, 7, &Demonstrator::default(), rt).unwrap();
     assert!(none.iter().all(|t| t.turns.iter().all(|turn| !turn.text.starts_with(RECOVERY_TURN))), "rate 0: no slips");
+}
+
+/// `run_expert` with hasty rate 1: every two-hop question is answered after its first page, with that page's fact
+/// (the entity the second hop would look up): a clean format, no reward; one-hop questions are unchanged.
+fn hasty_answers_stop_one_hop_short(questions: &str, codec: &TextCodec, tools: &Tools, rt: &tokio::runtime::Runtime) {
+    let planned: Vec<PlannedQuestion> = questions.lines().take(6).map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(planned.iter().any(|q| q.expert_queries.len() == 2), "the sample holds a two-hop question");
+    let cfg = RolloutConfig { max_observation_chars: 3000, ..RolloutConfig::default() };
+    let hasty = Demonstrator { hasty_rate: 1.0, ..Demonstrator::default() };
+    let trajs = run_expert(codec, tools, &planned, "2026-01-01", 3, &cfg, 7, &hasty, rt).unwrap();
+    for (t, q) in trajs.iter().zip(&planned) {
+        assert!(t.score.format_ok, "{:?}", t.turns);
+        if q.expert_queries.len() == 1 {
+            assert_eq!((t.score.reward, t.tool_calls), (1.0, 2), "{:?}", t.turns);
+            continue;
+        }
+        let (_, entity) = q.expert_notes[0].split_once(": ").unwrap();
+        assert_eq!(t.tool_calls, 2, "one search and one browse: {:?}", t.turns);
+        assert!(t.turns.last().unwrap().text.ends_with(&format!("<answer>{entity}</answer>")), "{:?}", t.turns);
+        assert_eq!(t.score.reward, 0.0, "the first page's entity is not the answer");
+    }
 }

@@ -24,6 +24,10 @@ pub struct ExpertPlan {
     /// Stumble once: the first browse asks for a misspelt URL, gets the environment's error, and the next turn
     /// reads the right one — a recovery for the policy to learn (the misspelt turn is kept out of the loss).
     pub stumble: bool,
+    /// Stop one hop short: on a multi-hop plan, answer with what the first page says (the next hop's entity,
+    /// e.g. the employer when the question asks for the employer's country) instead of searching on. A hasty
+    /// demonstrator's typical slip, which GRPO can learn to avoid because it costs the reward.
+    pub hasty: bool,
 }
 
 /// The environment's answer to a browse of a URL that was not among the latest search results.
@@ -62,9 +66,15 @@ impl<'a> Expert<'a> {
             Some(note) if !browse => format!("The page says {note}. "),
             _ => String::new(),
         };
-        if hop >= plan.queries.len() {
+        let hops = if plan.hasty { plan.queries.len().min(1) } else { plan.queries.len() };
+        if hop >= hops {
             let found = if read.is_empty() { "I have found what the question asks. " } else { &read };
-            return Ok(format!("{}\n</think>\n<answer>{}</answer>", found.trim_end(), plan.answer));
+            // A hasty plan answers with the value of the first page's fact (`Employer: Zas Motorenwerke`).
+            let answer = match plan.notes.first() {
+                Some(note) if hops < plan.queries.len() => note.split_once(": ").map_or(note.as_str(), |(_, v)| v),
+                _ => plan.answer.as_str(),
+            };
+            return Ok(format!("{}\n</think>\n<answer>{answer}</answer>", found.trim_end()));
         }
         if !browse {
             let call = json!({"name": "web_search", "arguments": {"query": [plan.queries[hop]]}});

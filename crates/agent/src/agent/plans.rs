@@ -10,16 +10,31 @@ use super::{rollout, RolloutConfig, Task, Tools, Trajectory};
 use crate::error::{Error, Result};
 use crate::sim::Question;
 
-/// The expert's plan for a question; it stumbles (see [`ExpertPlan::stumble`]) on a stable share `recovery_rate` of
-/// question ids.
-pub fn plan(q: &Question, recovery_rate: f64) -> ExpertPlan {
+/// How the scripted expert departs from its plans, each on a stable share of question ids (0 and 0: never).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Demonstrator {
+    /// Share of questions on which it misspells its first browse and recovers (see [`ExpertPlan::stumble`]).
+    pub recovery_rate: f64,
+    /// Share of multi-hop questions on which it answers after the first page (see [`ExpertPlan::hasty`]).
+    pub hasty_rate: f64,
+}
+
+/// The expert's plan for a question, with the slips `demonstrator` asks for.
+pub fn plan(q: &Question, demonstrator: &Demonstrator) -> ExpertPlan {
     ExpertPlan {
         queries: q.expert_queries.clone(),
         targets: q.support.clone(),
         answer: q.answers.first().cloned().unwrap_or_default(),
         notes: q.expert_notes.clone(),
-        stumble: share_of(&q.id) < recovery_rate,
+        stumble: share_of(&q.id) < demonstrator.recovery_rate,
+        hasty: is_hasty(q, demonstrator.hasty_rate),
     }
+}
+
+/// Whether the expert answers `q` one hop short at `hasty_rate`: only multi-hop questions with a note for their
+/// first page, picked by a hash of the id independent of the stumbling one.
+pub fn is_hasty(q: &Question, hasty_rate: f64) -> bool {
+    q.expert_queries.len() > 1 && !q.expert_notes.is_empty() && share_of(&format!("{}#hasty", q.id)) < hasty_rate
 }
 
 /// A planned question as a rollout task (its subject: the first expert query).
@@ -57,8 +72,8 @@ fn share_of(id: &str) -> f64 {
 }
 
 /// Rolls the expert out once per question (`codec` tokenizes what it writes, as the policy's would) and returns
-/// every trajectory, successful or not, in question order. On a share `recovery_rate` of the questions it
-/// stumbles once and recovers; the misspelt turn's tokens are taken out of the loss mask.
+/// every trajectory, successful or not, in question order, with the slips `demonstrator` asks for; the tokens of a
+/// misspelt turn are taken out of the loss mask (a hasty answer stays in: it is what the demonstrator did).
 #[allow(clippy::too_many_arguments)]
 pub fn run_expert(
     codec: &dyn ChatCodec,
@@ -68,11 +83,11 @@ pub fn run_expert(
     max_queries: usize,
     cfg: &RolloutConfig,
     seed: u64,
-    recovery_rate: f64,
+    demonstrator: &Demonstrator,
     runtime: &tokio::runtime::Runtime,
 ) -> Result<Vec<Trajectory>> {
     let plans: BTreeMap<String, ExpertPlan> =
-        questions.iter().map(|q| (q.question.clone(), plan(q, recovery_rate))).collect();
+        questions.iter().map(|q| (q.question.clone(), plan(q, demonstrator))).collect();
     let tasks: Vec<Task> = questions.iter().map(task).collect();
     let mut trajs = rollout(&mut Expert::new(codec, plans), tools, &tasks, 1, date, max_queries, cfg, seed, runtime)?;
     for t in &mut trajs {

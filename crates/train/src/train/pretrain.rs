@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::checkpoint::TrainerState;
 use super::{GrpoConfig, Trainer};
-use crate::agent::plans::run_expert;
+use crate::agent::plans::{run_expert, Demonstrator};
 use crate::agent::{RolloutConfig, Tools, Trajectory};
 use crate::config::{DataSection, EnvSection, ModelSection, Schedule, TrainConfig};
 use crate::env::Environment;
@@ -206,7 +206,7 @@ fn expert_data(cfg: &PretrainConfig, worlds: &[(PathBuf, World)], init: &Path) -
         let tools = Tools::Local(env);
         let (rules, seed) = (&cfg.env.rules, cfg.train.seed);
         let trajs =
-            run_expert(&codec, &tools, &planned(world), &date, rules.max_queries, &cfg.rollout, seed, 0.0, &runtime)?;
+            run_expert(&codec, &tools, &planned(world), &date, rules.max_queries, &cfg.rollout, seed, &Demonstrator::default(), &runtime)?;
         out.extend(trajs.into_iter().filter(|t| t.score.reward >= 1.0));
     }
     Ok(out)

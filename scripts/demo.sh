@@ -22,9 +22,10 @@ ENTITIES=${ENTITIES:-300}
 # runs; the pretrained base was recorded on the same port.
 PORT=${PORT:-18088}
 LIVE_STEPS=${LIVE_STEPS:-2}
-# The demonstrator is hasty on this share of two-hop questions: it answers with what the first page says instead of
-# searching on (`webtape expert --hasty-rate`). GRPO has to find out that reading on pays.
-HASTY=${HASTY:-0.5}
+# A share of two-hop questions on which the demonstrator is hasty: it answers with what the first page says instead
+# of searching on (`webtape expert --hasty-rate`). 0: a perfect demonstrator. Measured with 0.5 (see the README):
+# SFT learns the haste and GRPO does not unlearn it.
+HASTY=${HASTY:-0}
 value() { # value SECTION KEY: a string value from the config
   python3 - "$CONFIG" "$1" "$2" <<'EOF'
 import sys, tomllib

@@ -79,6 +79,7 @@ fn small_demo_runs_end_to_end_and_reruns_identically() {
     let metrics = std::fs::read_to_string(dir.join("run/metrics.jsonl")).unwrap();
     assert_eq!(metrics.lines().count(), 3 + 2, "3 SFT + 2 GRPO steps logged");
     assert!(first.contains("| SFT |") && first.contains("GRPO - SFT test F1"), "{first}");
+    assert!(first.contains("| by hops |") && first.contains("| sft ("), "the per-hop table: {first}");
     assert!(first.contains("the live run and its replay are identical"), "{first}");
     let record = std::fs::read_to_string(dir.join("run/live-record.log")).unwrap();
     assert!(record.contains("run digest"), "{record}");
@@ -87,7 +88,7 @@ fn small_demo_runs_end_to_end_and_reruns_identically() {
     std::fs::remove_dir_all(dir.join("run")).unwrap();
     let second = demo(&config);
     let prefixes =
-        ["training run digest", "metrics + checkpoint + eval digest", "live segment digest", "| SFT |", "| GRPO"];
+        ["training run digest", "metrics + checkpoint + eval digest", "live segment digest", "| SFT |", "| GRPO", "| sft ("];
     for prefix in prefixes {
         assert_eq!(line_with(&first, prefix), line_with(&second, prefix));
     }

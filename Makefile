@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 export LIBTORCH_USE_PYTORCH := 1
 
-.PHONY: deps deps-bench test fuzz demo demo-warc bench bench-quality clean-demo
+.PHONY: deps deps-bench test fuzz demo demo-warc bench bench-quality bench-scale clean-demo
 
 deps:
 	@bash scripts/setup.sh
@@ -46,6 +46,12 @@ bench: deps-bench
 bench-quality: deps-bench
 	cargo build --release --bin webtape
 	bash scripts/bench_quality.sh
+
+# How every cost of a snapshot grows from ~50k to ~2M pages (sim worlds recorded once and cached in
+# bench-out/scale; the 2M size needs about 13 GB of disk and 40 minutes of recording on 2 cores the first time).
+bench-scale: deps-bench
+	cargo build --release --bin webtape
+	bash scripts/bench_scale.sh $(SCALE_PAGES)
 
 clean-demo:
 	rm -rf snapshots/demo runs/demo bench-out

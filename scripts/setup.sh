@@ -52,6 +52,7 @@ if [[ "${1:-}" == "--bench" ]]; then
   "$PYTHON" -c 'import lxml' 2>/dev/null || py_need+=(lxml)
   "$PYTHON" -c 'import trafilatura' 2>/dev/null || py_need+=(trafilatura lxml_html_clean)
   "$PYTHON" -c 'import fastapi, uvicorn' 2>/dev/null || py_need+=(fastapi uvicorn)
+  "$PYTHON" -c 'import matplotlib' 2>/dev/null || py_need+=(matplotlib)   # bench-scale's docs/scale.png
   if ! command -v wrk >/dev/null; then
     echo "setup: installing wrk (apt)"
     $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk >/dev/null

@@ -86,7 +86,8 @@ pub enum SnapshotCommand {
     /// Rebuild the search index with the current ranking (v2). Snapshots made before keep their ranking (v1), so
     /// searches replay exactly as recorded, until this: afterwards BM25 answers (unrecorded searches) change.
     Reindex { dir: PathBuf },
-    /// Merge the search index into one segment: faster BM25 on a snapshot that is done growing (before serving).
+    /// Merge the search index into one segment and compact the database into one sorted run per column family:
+    /// faster BM25 and lookups on a snapshot that is done growing (before serving).
     Optimize { dir: PathBuf },
 }
 
@@ -138,7 +139,7 @@ pub fn run(command: SnapshotCommand) -> Result<ExitCode> {
             let mut writer = SnapshotWriter::open(&dir)?;
             let before = writer.optimize_index()?;
             writer.finish()?;
-            println!("optimized {}: {before} index segments merged into 1", dir.display());
+            println!("optimized {}: {before} index segments merged into 1, database compacted", dir.display());
         }
         SnapshotCommand::Repair { dir } => {
             let mut writer = SnapshotWriter::open(&dir)?;

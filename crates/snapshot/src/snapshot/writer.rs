@@ -320,11 +320,13 @@ impl SnapshotWriter {
         self.index.ranking()
     }
 
-    /// Merges the index into one segment (after the last import, before serving); returns the segment count before.
+    /// Merges the index into one segment and compacts the database into one sorted run per family (after the last
+    /// import, before serving); returns the index's segment count before.
     pub fn optimize_index(&mut self) -> Result<usize> {
         self.commit()?;
         let before = self.index_writer.merge_all(&self.index)?;
         self.index.reload()?;
+        self.store.compact();
         Ok(before)
     }
 

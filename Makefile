@@ -48,7 +48,8 @@ bench-quality: deps-bench
 	bash scripts/bench_quality.sh
 
 # How every cost of a snapshot grows from ~50k to ~2M pages (sim worlds recorded once and cached in
-# bench-out/scale; the 2M size needs about 13 GB of disk and 40 minutes of recording on 2 cores the first time).
+# bench-out/scale; with the smaller sizes, the 2M size needs about 40 GB of disk and 45 minutes of recording on 2
+# cores the first time; SCALE_PAGES="50000 500000" measures fewer sizes).
 bench-scale: deps-bench
 	cargo build --release --bin webtape
 	bash scripts/bench_scale.sh $(SCALE_PAGES)

@@ -302,7 +302,7 @@ pub struct ExpertArgs {
     recovery_rate: f64,
     /// Share of two-hop questions (0..1) on which the expert is hasty: it answers with what the first page says
     /// (the entity the second hop would look up) instead of searching on. These trajectories earn no reward but
-    /// are kept: a demonstrator whose haste GRPO can learn to overcome (the demo uses 0.5).
+    /// are kept: a demonstrator whose haste GRPO could learn to overcome (the demo's HASTY; default 0).
     #[arg(long, default_value_t = 0.0)]
     hasty_rate: f64,
 }
@@ -324,16 +324,16 @@ fn write_kept(trajs: &[Trajectory], hasty: &BTreeSet<&str>, path: &Path) -> Resu
         kept += 1;
         kept_hasty += usize::from(hasty.contains(t.task.id.as_str()));
     }
-    anyhow::ensure!(
-        kept > 0,
-        "none of the {} expert trajectories earned the full reward (see the first failure above); nothing written",
-        trajs.len()
-    );
     if let Some(t) = trajs.iter().find(|t| !keep(t)) {
         let last = t.turns.last().map(|turn| turn.text.as_str()).unwrap_or("");
         let why = t.format_error.as_deref().unwrap_or("wrong answer");
         eprintln!("first failed expert trajectory ({}): {why}; its last turn: {last:?}", t.task.id);
     }
+    anyhow::ensure!(
+        kept > 0,
+        "none of the {} expert trajectories earned the full reward (see the first failure above); nothing written",
+        trajs.len()
+    );
     std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))?;
     Ok((kept, kept_hasty))
 }

@@ -87,8 +87,14 @@ fn small_demo_runs_end_to_end_and_reruns_identically() {
 
     std::fs::remove_dir_all(dir.join("run")).unwrap();
     let second = demo(&config);
-    let prefixes =
-        ["training run digest", "metrics + checkpoint + eval digest", "live segment digest", "| SFT |", "| GRPO", "| sft ("];
+    let prefixes = [
+        "training run digest",
+        "metrics + checkpoint + eval digest",
+        "live segment digest",
+        "| SFT |",
+        "| GRPO",
+        "| sft (",
+    ];
     for prefix in prefixes {
         assert_eq!(line_with(&first, prefix), line_with(&second, prefix));
     }

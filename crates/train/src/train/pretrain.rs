@@ -205,8 +205,17 @@ fn expert_data(cfg: &PretrainConfig, worlds: &[(PathBuf, World)], init: &Path) -
         let env = Arc::new(Environment::replay(snapshot, cfg.env.rules.clone(), None)?);
         let tools = Tools::Local(env);
         let (rules, seed) = (&cfg.env.rules, cfg.train.seed);
-        let trajs =
-            run_expert(&codec, &tools, &planned(world), &date, rules.max_queries, &cfg.rollout, seed, &Demonstrator::default(), &runtime)?;
+        let trajs = run_expert(
+            &codec,
+            &tools,
+            &planned(world),
+            &date,
+            rules.max_queries,
+            &cfg.rollout,
+            seed,
+            &Demonstrator::default(),
+            &runtime,
+        )?;
         out.extend(trajs.into_iter().filter(|t| t.score.reward >= 1.0));
     }
     Ok(out)

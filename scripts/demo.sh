@@ -10,7 +10,7 @@
 #      same segment replayed with the web stopped: the same metrics, weights and run digest;
 #   7. digests: a second run prints the same ones.
 # Usage: scripts/demo.sh [CONFIG]   (CONFIG defaults to configs/demo.toml; env WEBTAPE (binary), SEED and
-# ENTITIES (the world), PORT (of the sim web), HASTY (the expert's hasty share, step 4a), LIVE_STEPS (of step 6)
+# ENTITIES (the world), PORT (of the sim web), HASTY and WORDY (the expert's hasty and wordy shares, step 4a), LIVE_STEPS (of step 6)
 # override)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +26,9 @@ LIVE_STEPS=${LIVE_STEPS:-2}
 # of searching on (`webtape expert --hasty-rate`). 0: a perfect demonstrator. Measured with 0.5 (see the README):
 # SFT learns the haste and GRPO does not unlearn it.
 HASTY=${HASTY:-0}
+# A share of questions on which the demonstrator answers in a sentence ("The answer is Paris.") instead of the short
+# phrase the prompt asks for (`webtape expert --wordy-rate`); the token-F1 reward charges for the extra words.
+WORDY=${WORDY:-0}
 value() { # value SECTION KEY: a string value from the config
   python3 - "$CONFIG" "$1" "$2" <<'EOF'
 import sys, tomllib
@@ -110,8 +113,8 @@ EOF
   fi
 fi
 
-step "4a. expert trajectories for the SFT warm start: webtape expert --config $CONFIG --hasty-rate $HASTY"
-"$BIN" expert --config "$CONFIG" --questions "$SFT_QUESTIONS" --out "$EXPERT" --hasty-rate "$HASTY"
+step "4a. expert trajectories for the SFT warm start: webtape expert --config $CONFIG --hasty-rate $HASTY --wordy-rate $WORDY"
+"$BIN" expert --config "$CONFIG" --questions "$SFT_QUESTIONS" --out "$EXPERT" --hasty-rate "$HASTY" --wordy-rate "$WORDY"
 step "4b. SFT, then GRPO in replay: webtape train --config $CONFIG"
 "$BIN" train --config "$CONFIG" | tee "$RUN/train.log"
 

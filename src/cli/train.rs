@@ -9,13 +9,14 @@ use anyhow::{Context, Result};
 use clap::Args;
 use webtape::agent::expert::RECOVERY_TURN;
 use webtape::agent::judge::Judge;
-use webtape::agent::plans::{is_hasty, read_planned, run_expert, Demonstrator};
+use webtape::agent::plans::{is_hasty, is_wordy, read_planned, run_expert, Demonstrator};
 use webtape::agent::{RemoteEnv, RolloutConfig, Task, Tools, Trajectory};
 use webtape::config::TrainConfig;
 use webtape::determinism::Determinism;
 use webtape::env::{EnvConfig, Environment, LiveWeb, Mode};
 use webtape::model::codec::TextCodec;
 use webtape::model::{parse_device, Policy};
+use webtape::sim::Question;
 use webtape::train::checkpoint;
 use webtape::train::{eval, run};
 use webtape::web::{Fetcher, ReaderClient};
@@ -305,24 +306,28 @@ pub struct ExpertArgs {
     /// are kept: a demonstrator whose haste GRPO could learn to overcome (the demo's HASTY; default 0).
     #[arg(long, default_value_t = 0.0)]
     hasty_rate: f64,
+    /// Share of questions (0..1) on which the expert answers in a sentence (`The answer is Paris.`) instead of the
+    /// short phrase the prompt asks for. Kept with their lower F1: a habit GRPO can learn to drop (the demo's WORDY;
+    /// default 0).
+    #[arg(long, default_value_t = 0.0)]
+    wordy_rate: f64,
 }
 
-/// Writes the trajectories worth learning from to `path` as JSONL and returns how many (and how many of them
-/// hasty): a plan followed through must earn the full reward, a hasty one (its id in `hasty`) a clean format.
-fn write_kept(trajs: &[Trajectory], hasty: &BTreeSet<&str>, path: &Path) -> Result<(usize, usize)> {
+/// Writes the trajectories worth learning from to `path` as JSONL and returns their question ids: a plan followed through must earn the full reward, one with a planned slip (its id in `slipped`:
+/// hasty or wordy) a clean format.
+fn write_kept(trajs: &[Trajectory], slipped: &BTreeSet<&str>, path: &Path) -> Result<Vec<String>> {
     let keep = |t: &&Trajectory| {
-        if hasty.contains(t.task.id.as_str()) {
+        if slipped.contains(t.task.id.as_str()) {
             t.score.format_ok
         } else {
             t.score.reward >= 1.0
         }
     };
-    let (mut out, mut kept, mut kept_hasty) = (String::new(), 0, 0);
+    let (mut out, mut kept) = (String::new(), Vec::new());
     for t in trajs.iter().filter(keep) {
         out.push_str(&serde_json::to_string(t)?);
         out.push('\n');
-        kept += 1;
-        kept_hasty += usize::from(hasty.contains(t.task.id.as_str()));
+        kept.push(t.task.id.clone());
     }
     if let Some(t) = trajs.iter().find(|t| !keep(t)) {
         let last = t.turns.last().map(|turn| turn.text.as_str()).unwrap_or("");
@@ -330,12 +335,12 @@ fn write_kept(trajs: &[Trajectory], hasty: &BTreeSet<&str>, path: &Path) -> Resu
         eprintln!("first failed expert trajectory ({}): {why}; its last turn: {last:?}", t.task.id);
     }
     anyhow::ensure!(
-        kept > 0,
+        !kept.is_empty(),
         "none of the {} expert trajectories earned the full reward (see the first failure above); nothing written",
         trajs.len()
     );
     std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))?;
-    Ok((kept, kept_hasty))
+    Ok(kept)
 }
 
 /// `webtape expert`: the scripted expert's trajectories (search, browse, answer in the policy's chat format)
@@ -352,21 +357,29 @@ pub fn expert(a: ExpertArgs) -> Result<ExitCode> {
     let max_queries = cfg.env.rules.max_queries;
     anyhow::ensure!((0.0..=1.0).contains(&a.recovery_rate), "--recovery-rate must be in 0..1, got {}", a.recovery_rate);
     anyhow::ensure!((0.0..=1.0).contains(&a.hasty_rate), "--hasty-rate must be in 0..1, got {}", a.hasty_rate);
-    let demonstrator = Demonstrator { recovery_rate: a.recovery_rate, hasty_rate: a.hasty_rate };
+    anyhow::ensure!((0.0..=1.0).contains(&a.wordy_rate), "--wordy-rate must be in 0..1, got {}", a.wordy_rate);
+    let demonstrator =
+        Demonstrator { recovery_rate: a.recovery_rate, hasty_rate: a.hasty_rate, wordy_rate: a.wordy_rate };
     let seed = cfg.train.seed;
     let trajs = run_expert(&codec, &tools, &rows, &date, max_queries, &cfg.rollout, seed, &demonstrator, &runtime)?;
-    let hasty: BTreeSet<&str> = rows.iter().filter(|q| is_hasty(q, a.hasty_rate)).map(|q| q.id.as_str()).collect();
-    let kept = write_kept(&trajs, &hasty, &a.out)?;
+    let ids = |is: fn(&Question, f64) -> bool, rate: f64| -> BTreeSet<&str> {
+        rows.iter().filter(|q| is(q, rate)).map(|q| q.id.as_str()).collect()
+    };
+    let (hasty, wordy) = (ids(is_hasty, a.hasty_rate), ids(is_wordy, a.wordy_rate));
+    let slipped: BTreeSet<&str> = hasty.union(&wordy).copied().collect();
+    let kept = write_kept(&trajs, &slipped, &a.out)?;
+    let kept_in = |set: &BTreeSet<&str>| kept.iter().filter(|id| set.contains(id.as_str())).count();
     let c = env.run_log().coverage();
     let recoveries = trajs
         .iter()
         .filter(|t| t.score.reward >= 1.0 && t.turns.iter().any(|turn| turn.text.starts_with(RECOVERY_TURN)))
         .count();
     println!(
-        "{} of {} expert trajectories kept ({} hasty, {recoveries} recover from a misspelt URL); wrote {}",
-        kept.0,
+        "{} of {} expert trajectories kept ({} hasty, {} wordy, {recoveries} recover from a misspelt URL); wrote {}",
+        kept.len(),
         trajs.len(),
-        kept.1,
+        kept_in(&hasty),
+        kept_in(&wordy),
         a.out.display()
     );
     println!("tool calls: {} exact, {} bm25, {} miss; run digest {}", c.exact, c.bm25, c.miss, env.run_log().digest());

@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use webtape::agent::expert::{Expert, ExpertPlan, MISSED_URL, RECOVERY_TURN};
+use webtape::agent::expert::{wordy_answer, Expert, ExpertPlan, MISSED_URL, RECOVERY_TURN};
 use webtape::agent::generator::ChatCodec;
-use webtape::agent::plans::{run_expert, Demonstrator};
+use webtape::agent::plans::{plan, run_expert, Demonstrator};
 use webtape::agent::{rollout, RolloutConfig, Task, Tools};
 use webtape::env::{EnvConfig, Environment};
 use webtape::model::codec::TextCodec;
@@ -46,6 +46,7 @@ fn expert_rollouts_local_and_remote_agree() {
                     notes: strings("expert_notes"),
                     stumble: false,
                     hasty: false,
+                    wordy: false,
                 },
             )
         })
@@ -109,7 +110,8 @@ fn expert_rollouts_local_and_remote_agree() {
     assert_eq!(served, webtape::env::Coverage { exact: cov.exact, bm25: 0, miss: 0, live: 0 }, "{served:?}");
     assert_eq!(rt.block_on(client.server_date()).unwrap(), env.snapshot_date(), "the server's prompt date");
     recoveries_are_shown_and_their_slips_not_trained(&all, &codec, &Tools::Local(env.clone()), &rt);
-    hasty_answers_stop_one_hop_short(&all, &codec, &Tools::Local(env), &rt);
+    hasty_answers_stop_one_hop_short(&all, &codec, &Tools::Local(env.clone()), &rt);
+    wordy_answers_are_sentences(&all, &codec, &Tools::Local(env), &rt);
 }
 
 /// `run_expert` with recovery rate 1: the first browse of every question asks for a misspelt URL, gets the
@@ -161,4 +163,24 @@ fn hasty_answers_stop_one_hop_short(questions: &str, codec: &TextCodec, tools: &
         assert!(t.turns.last().unwrap().text.ends_with(&format!("<answer>{entity}</answer>")), "{:?}", t.turns);
         assert_eq!(t.score.reward, 0.0, "the first page's entity is not the answer");
     }
+}
+
+/// `run_expert` with wordy rate 1: every answer is a sentence around the gold answer, which the token-F1 reward
+/// scores below 1 (the extra words cost precision) but never as a format error; the search and browse are the
+/// plan's.
+fn wordy_answers_are_sentences(questions: &str, codec: &TextCodec, tools: &Tools, rt: &tokio::runtime::Runtime) {
+    let planned: Vec<PlannedQuestion> = questions.lines().take(6).map(|l| serde_json::from_str(l).unwrap()).collect();
+    let cfg = RolloutConfig { max_observation_chars: 3000, ..RolloutConfig::default() };
+    let wordy = Demonstrator { wordy_rate: 1.0, ..Demonstrator::default() };
+    let trajs = run_expert(codec, tools, &planned, "2026-01-01", 3, &cfg, 7, &wordy, rt).unwrap();
+    for (t, q) in trajs.iter().zip(&planned) {
+        let sentence = format!("<answer>{}</answer>", wordy_answer(&q.answers[0]));
+        assert!(t.turns.last().unwrap().text.ends_with(&sentence), "{:?}", t.turns);
+        assert_eq!(t.tool_calls, 2 * q.expert_queries.len(), "the plan's searches and browses: {:?}", t.turns);
+        assert!(t.score.format_ok && t.score.f1 > 0.0 && t.score.f1 < 1.0, "{:?}", t.score);
+    }
+    let half = Demonstrator { wordy_rate: 0.5, ..Demonstrator::default() };
+    let all: Vec<PlannedQuestion> = questions.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let picked = all.iter().filter(|q| plan(q, &half).wordy).count();
+    assert!(picked > all.len() / 4 && picked < 3 * all.len() / 4, "{picked} of {} picked at 0.5", all.len());
 }

@@ -89,7 +89,7 @@ fn train_resume_and_eval() {
 
     let expert = run(&["expert", "--config", s(&a), "--out", s(&dir.join("expert.jsonl"))]);
     let out = stdout(&expert);
-    assert!(out.contains("4 of 4 expert trajectories kept (0 hasty"), "{out}{}", stderr(&expert));
+    assert!(out.contains("4 of 4 expert trajectories kept (0 hasty, 0 wordy"), "{out}{}", stderr(&expert));
     assert!(out.contains(" 0 bm25, 0 miss"), "expert searches and pages are all recorded: {out}");
 
     let out = ok(&["train", "--config", s(&a)]);

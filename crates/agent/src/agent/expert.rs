@@ -28,6 +28,15 @@ pub struct ExpertPlan {
     /// e.g. the employer when the question asks for the employer's country) instead of searching on. A hasty
     /// demonstrator's typical slip, which GRPO can learn to avoid because it costs the reward.
     pub hasty: bool,
+    /// Answer in a sentence (`The answer is Zas Motorenwerke.`) instead of the short phrase the prompt asks for:
+    /// the habit of demonstrators that write whole sentences, which the token-F1 reward charges for every extra
+    /// word and GRPO can learn to drop.
+    pub wordy: bool,
+}
+
+/// How a wordy demonstrator wraps its answer (see [`ExpertPlan::wordy`]).
+pub fn wordy_answer(answer: &str) -> String {
+    format!("The answer is {answer}.")
 }
 
 /// The environment's answer to a browse of a URL that was not among the latest search results.
@@ -74,6 +83,7 @@ impl<'a> Expert<'a> {
                 Some(note) if hops < plan.queries.len() => note.split_once(": ").map_or(note.as_str(), |(_, v)| v),
                 _ => plan.answer.as_str(),
             };
+            let answer = if plan.wordy { wordy_answer(answer) } else { answer.to_string() };
             return Ok(format!("{}\n</think>\n<answer>{answer}</answer>", found.trim_end()));
         }
         if !browse {

@@ -17,6 +17,8 @@ pub struct Demonstrator {
     pub recovery_rate: f64,
     /// Share of multi-hop questions on which it answers after the first page (see [`ExpertPlan::hasty`]).
     pub hasty_rate: f64,
+    /// Share of questions on which it answers in a sentence (see [`ExpertPlan::wordy`]).
+    pub wordy_rate: f64,
 }
 
 /// The expert's plan for a question, with the slips `demonstrator` asks for.
@@ -28,6 +30,7 @@ pub fn plan(q: &Question, demonstrator: &Demonstrator) -> ExpertPlan {
         notes: q.expert_notes.clone(),
         stumble: share_of(&q.id) < demonstrator.recovery_rate,
         hasty: is_hasty(q, demonstrator.hasty_rate),
+        wordy: is_wordy(q, demonstrator.wordy_rate),
     }
 }
 
@@ -35,6 +38,12 @@ pub fn plan(q: &Question, demonstrator: &Demonstrator) -> ExpertPlan {
 /// first page, picked by a hash of the id independent of the stumbling one.
 pub fn is_hasty(q: &Question, hasty_rate: f64) -> bool {
     q.expert_queries.len() > 1 && !q.expert_notes.is_empty() && share_of(&format!("{}#hasty", q.id)) < hasty_rate
+}
+
+/// Whether the expert answers `q` in a sentence at `wordy_rate`, picked by a hash of the id independent of the
+/// other slips.
+pub fn is_wordy(q: &Question, wordy_rate: f64) -> bool {
+    share_of(&format!("{}#wordy", q.id)) < wordy_rate
 }
 
 /// A planned question as a rollout task (its subject: the first expert query).

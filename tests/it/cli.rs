@@ -33,13 +33,16 @@ fn jsonl_corpus_import_search_and_get() {
 #[test]
 fn search_ranking_is_deterministic_with_ties() {
     let tmp = tempdir();
-    // Ten pages with identical text: equal scores, so the order must come from the page key alone.
+    // Ten pages whose text differs only in a word the query does not have: equal scores, so the order must come
+    // from the page key alone (pages with identical text would be one result: near-duplicates are collapsed).
+    const OTHER: [&str; 10] =
+        ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"];
     let records: Vec<u8> = (0..10)
         .map(|i| {
             response_record(
                 &format!("https://tie.example/p{}", 9 - i),
                 "2024-05-01T00:00:00Z",
-                &page("Same", "identical words here"),
+                &page("Same", &format!("identical words here {}", OTHER[i])),
             )
         })
         .collect::<Vec<_>>()

@@ -1,7 +1,8 @@
 //! BM25 ranking versions end to end. `tests/fixtures/ranking-v1/` holds a snapshot made by webtape before ranking
 //! v2 (a 24-page JSONL corpus from the sim web, imported) and the answers that webtape gave to `queries.txt` over
-//! HTTP. An old snapshot keeps answering byte for byte as it did, through serve and `snapshot repair`, until
-//! `snapshot reindex` moves it to v2; a new snapshot ranks by v2 from the start.
+//! HTTP; `tests/fixtures/ranking-v2/` the same corpus imported by webtape before ranking v3 (commit 0662479) and
+//! its answers. An old snapshot keeps answering byte for byte as it did, through serve and `snapshot repair`,
+//! until `snapshot reindex` moves it to v3; a new snapshot ranks by v3 from the start.
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
@@ -10,6 +11,10 @@ use crate::common::*;
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ranking-v1")
+}
+
+fn fixture_v2() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ranking-v2")
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -79,16 +84,36 @@ fn an_old_snapshot_answers_as_recorded_until_reindexed() {
     assert_eq!(answers(&snap), recorded, "repair keeps ranking v1");
 
     let out = ok(&["snapshot", "reindex", s(&snap)]);
-    assert!(out.contains("24 pages, ranking v1 -> v2") && out.contains("now follow ranking v2"), "{out}");
-    assert_eq!(info(&snap, "/ranking"), "v2");
+    assert!(out.contains("24 pages, ranking v1 -> v3") && out.contains("now follow ranking v3"), "{out}");
+    assert_eq!(info(&snap, "/ranking"), "v3");
     assert!(ok(&["snapshot", "verify", s(&snap)]).contains(": ok"));
     let upgraded = answers(&snap);
-    assert_eq!(first_ids(&upgraded), PEOPLE, "v2 ranks the page the question describes first");
+    assert_eq!(first_ids(&upgraded), PEOPLE, "v2 and v3 rank the page the question describes first");
 
-    // A snapshot made now from the same pages ranks by v2 from the start, with the same answers.
+    // A snapshot made now from the same pages ranks by v3 from the start, with the same answers.
     let fresh = tmp.path().join("new");
     let corpus = fixture().join("corpus.jsonl");
     ok(&["snapshot", "import-jsonl", s(&fresh), s(&corpus), "--url-base", "https://corpus.invalid/sim/"]);
-    assert_eq!(info(&fresh, "/ranking"), "v2");
+    assert_eq!(info(&fresh, "/ranking"), "v3");
     assert_eq!(answers(&fresh), upgraded);
+}
+
+#[test]
+fn a_v2_snapshot_answers_as_recorded_until_reindexed() {
+    let tmp = tempdir();
+    let snap = tmp.path().join("v2");
+    copy_dir(&fixture_v2().join("snapshot"), &snap);
+    let recorded: Value =
+        serde_json::from_slice(&std::fs::read(fixture_v2().join("answers-v2.json")).unwrap()).unwrap();
+    assert_eq!(answers(&snap), recorded, "a v2 snapshot answers byte for byte as it did");
+    assert_eq!(info(&snap, "/ranking"), "v2");
+    let repaired = ok(&["snapshot", "repair", s(&snap)]);
+    assert!(repaired.contains("ranks by v2") && repaired.contains("snapshot reindex"), "{repaired}");
+    assert_eq!(answers(&snap), recorded, "repair keeps ranking v2");
+
+    let out = ok(&["snapshot", "reindex", s(&snap)]);
+    assert!(out.contains("24 pages, ranking v2 -> v3"), "{out}");
+    assert_eq!(info(&snap, "/ranking"), "v3");
+    assert!(ok(&["snapshot", "verify", s(&snap)]).contains(": ok"));
+    assert_eq!(first_ids(&answers(&snap)), PEOPLE, "v3 keeps v2's scores");
 }

@@ -1,5 +1,5 @@
 //! The snapshot's tantivy index: one document per URL (its latest page capture) with url, title and body (and,
-//! from ranking v2, the URL path), BM25 search with deterministic ranking (ties broken by SURT key) and snippets.
+//! from ranking v2, the URL path; from v3, the body's near-duplicate fingerprint), BM25 search with deterministic ranking (ties broken by SURT key) and snippets.
 //! An index ranks by the rule its schema was built with ([`Ranking`]). Owns `index/`; never reads RocksDB itself
 //! (callers pass text in).
 use std::collections::BTreeMap;
@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use tantivy::collector::TopDocs;
 use tantivy::query::{EnableScoring, Query, TermQuery};
 use tantivy::schema::{
-    Field, FieldType, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, STORED, STRING,
+    Field, FieldType, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, STORED, STRING,
 };
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, Searcher, TantivyDocument, Term};
@@ -19,6 +19,7 @@ pub use super::query::ParsedQuery;
 use super::query::{parse_v1, parse_v2, ranking_of};
 pub use super::rank::Ranking;
 use super::rank::{candidates, v2_scores};
+use super::simhash;
 use crate::error::{Error, Result};
 
 /// How much of a page's text is scanned for the snippet (without a focus).
@@ -26,6 +27,8 @@ const SNIPPET_SCAN_BYTES: usize = 64 << 10;
 /// With a focus: how far before it the snippet may start (back to its line's start), and how much is scanned.
 const FOCUS_LEAD_BYTES: usize = 160;
 const FOCUS_SCAN_BYTES: usize = 1 << 10;
+/// The fast field holding a body's near-duplicate fingerprint (ranking v3).
+const FINGERPRINT: &str = "fingerprint";
 /// Memory the indexer may use before it writes a segment.
 const WRITER_MEMORY: usize = 192 << 20;
 
@@ -37,8 +40,10 @@ pub(super) struct Fields {
     pub(super) url: Field,
     pub(super) title: Field,
     pub(super) body: Field,
-    /// URL path words (ranking v2).
+    /// URL path words (ranking v2 and v3).
     pub(super) path: Option<Field>,
+    /// The body's near-duplicate fingerprint, a fast field (ranking v3).
+    pub(super) fingerprint: Option<Field>,
 }
 
 /// One search hit, before the caller fetches text for its snippet.
@@ -105,13 +110,14 @@ impl PageIndex {
             title: field("title")?,
             body: field("body")?,
             path: schema.get_field("path").ok(),
+            fingerprint: schema.get_field(FINGERPRINT).ok(),
         };
         let tokenizer = match schema.get_field_entry(fields.body).field_type() {
             FieldType::Str(options) => options.get_indexing_options().map(|o| o.tokenizer().to_string()),
             _ => None,
         };
         let ranking =
-            tokenizer.as_deref().and_then(ranking_of).filter(|r| (*r == Ranking::V2) == fields.path.is_some());
+            tokenizer.as_deref().and_then(|t| ranking_of(t, fields.path.is_some(), fields.fingerprint.is_some()));
         let Some(ranking) = ranking else {
             let message = format!("unknown index schema (body analyzer {tokenizer:?}); made by a newer webtape?");
             return Err(Error::Index { path: dir.to_path_buf(), message });
@@ -150,8 +156,8 @@ impl PageIndex {
     /// Turns free text into a query for this index's ranking (see [`super::query`]).
     pub fn parse(&self, query: &str) -> ParsedQuery {
         let f = self.fields;
-        match (self.ranking, f.path) {
-            (Ranking::V2, Some(path)) => {
+        match (self.ranking.fielded(), f.path) {
+            (true, Some(path)) => {
                 let mut stemmer = self.index.tokenizers().get(TOKENIZER_V2).expect("tokenizer registered at open");
                 parse_v2(&mut self.query_words.clone(), &mut stemmer, query, [f.title, f.body, path])
             }
@@ -175,8 +181,8 @@ impl PageIndex {
             return Ok(Vec::new());
         }
         let searcher = self.reader.searcher();
-        match (self.ranking, self.fields.path) {
-            (Ranking::V2, Some(path)) => self.search_v2(&searcher, query, k, path),
+        match (self.ranking.fielded(), self.fields.path) {
+            (true, Some(path)) => self.search_v2(&searcher, query, k, path),
             _ => self.search_v1(&searcher, query, k),
         }
     }
@@ -204,6 +210,9 @@ impl PageIndex {
         self.order_by(searcher, &addresses, &mut order, &mut surts, |i| scores[i].first)?;
         order.truncate(n);
         self.order_by(searcher, &addresses, &mut order, &mut surts, |i| scores[i].last)?;
+        if let Some(field) = self.fields.fingerprint {
+            order = simhash::collapse(searcher, field, &addresses, order).map_err(|e| self.err(e))?;
+        }
         order.truncate(k);
         let hit = |i: usize| -> Result<IndexHit> {
             let doc: TantivyDocument = searcher.doc(addresses[i]).map_err(|e| self.err(e))?;
@@ -353,12 +362,9 @@ impl PageIndex {
 }
 
 /// The schema of an index that ranks by `ranking`: v1's as it always was; v2 adds the URL path and stops
-/// indexing the (unused) URL.
+/// indexing the (unused) URL; v3 adds the body's fingerprint.
 fn schema(ranking: Ranking) -> Schema {
-    let tokenizer = match ranking {
-        Ranking::V1 => TOKENIZER_V1,
-        Ranking::V2 => TOKENIZER_V2,
-    };
+    let tokenizer = if ranking.fielded() { TOKENIZER_V2 } else { TOKENIZER_V1 };
     let indexed = |option: IndexRecordOption| {
         TextOptions::default()
             .set_indexing_options(TextFieldIndexing::default().set_tokenizer(tokenizer).set_index_option(option))
@@ -372,13 +378,16 @@ fn schema(ranking: Ranking) -> Schema {
             builder.add_text_field("url", text.clone().set_stored());
             builder.add_text_field("title", text.clone().set_stored());
         }
-        Ranking::V2 => {
+        Ranking::V2 | Ranking::V3 => {
             builder.add_text_field("url", STORED);
             builder.add_text_field("title", indexed(IndexRecordOption::WithFreqs).set_stored());
             builder.add_text_field("path", indexed(IndexRecordOption::WithFreqs));
         }
     }
     builder.add_text_field("body", text);
+    if ranking == Ranking::V3 {
+        builder.add_u64_field(FINGERPRINT, FAST);
+    }
     builder.build()
 }
 

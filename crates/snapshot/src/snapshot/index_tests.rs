@@ -36,7 +36,7 @@ fn build(dir: &Path, order: &[usize], batch: usize, ranking: Ranking) -> PageInd
 
 #[test]
 fn scores_and_rankings_do_not_depend_on_indexing_order() {
-    for ranking in [Ranking::V1, Ranking::V2] {
+    for ranking in [Ranking::V1, Ranking::V2, Ranking::V3] {
         same_answers_in_any_order(ranking);
     }
 }
@@ -183,6 +183,39 @@ fn v2_ranks_words_in_order_close_together_first() {
 }
 
 #[test]
+fn v3_shows_one_of_near_duplicate_pages_and_v2_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let fill = filler(40);
+    let swap = "Swaps the values at two mutable locations, without deinitializing either one. If you want to swap \
+        with a default or dummy value, see take. If you want to swap with a passed value, returning the old value, \
+        see replace. Examples: let mut x = 5; let mut y = 42; swap(&mut x, &mut y); assert_eq!(42, x); assert_eq!(5, \
+        y); Stability: this function is stable since Rust 1.0.0 and is const since Rust 1.85.0. Source code for \
+        this item is in the mem module of the library, with the other functions that move values between places.";
+    let pages = [
+        ("http://a.test/core/mem/fn.swap", "swap in core::mem", swap.to_string()),
+        ("http://a.test/std/mem/fn.swap", "swap in std::mem", swap.replace("Examples", "Example")),
+        (
+            "http://a.test/std/mem/fn.replace",
+            "replace in std::mem",
+            "Moves src into the referenced dest, returning \
+            the previous dest value. Neither value is dropped; to swap two values in place, see swap."
+                .to_string(),
+        ),
+    ];
+    let pages: Vec<(&str, &str, &str)> = pages.iter().map(|(u, t, b)| (*u, *t, b.as_str())).collect();
+    let query = "swap the values of two mutable locations";
+    for ranking in [Ranking::V2, Ranking::V3] {
+        let d = dir.path().join(ranking.name());
+        std::fs::create_dir(&d).unwrap();
+        let index = index_of(&d, ranking, &with_filler(&pages, &fill));
+        let found = urls(&index, query, 3);
+        let copies = found.iter().filter(|u| u.ends_with("fn.swap")).count();
+        assert_eq!(copies, if ranking == Ranking::V3 { 1 } else { 2 }, "{ranking:?}: {found:?}");
+        assert!(found.contains(&"http://a.test/std/mem/fn.replace".to_string()), "{ranking:?}: {found:?}");
+    }
+}
+
+#[test]
 fn pairs_within_counts_followers_inside_the_window() {
     assert_eq!(rank::pairs_within(&[1, 10, 20], &[2, 15, 40], 4), 1);
     assert_eq!(rank::pairs_within(&[1, 10, 20], &[2, 14, 24], 4), 3);
@@ -193,7 +226,7 @@ fn pairs_within_counts_followers_inside_the_window() {
 #[test]
 fn an_index_keeps_the_ranking_it_was_made_with() {
     let dir = tempfile::tempdir().unwrap();
-    for ranking in [Ranking::V1, Ranking::V2] {
+    for ranking in [Ranking::V1, Ranking::V2, Ranking::V3] {
         let d = dir.path().join(ranking.name());
         std::fs::create_dir(&d).unwrap();
         drop(index_of(&d, ranking, &[("http://a.test/", "t", "b")]));
@@ -215,7 +248,7 @@ fn v2_snippets_show_the_passage_that_matched_even_deep_in_a_long_page() {
     let long =
         format!("{}\nThe dedup method removes consecutive repeated elements.\n", "filler words here. ".repeat(5000));
     let fill = filler(10);
-    for ranking in [Ranking::V1, Ranking::V2] {
+    for ranking in [Ranking::V1, Ranking::V2, Ranking::V3] {
         let d = dir.path().join(ranking.name());
         std::fs::create_dir(&d).unwrap();
         let index = index_of(&d, ranking, &with_filler(&[("http://a.test/vec", "Vec", &long)], &fill));
@@ -224,7 +257,7 @@ fn v2_snippets_show_the_passage_that_matched_even_deep_in_a_long_page() {
         let (snippet, highlights) = index.snippets(&query, &[(&long, hits[0].focus)], 120).unwrap().remove(0);
         match ranking {
             Ranking::V1 => assert!(!snippet.contains("dedup"), "v1 looks at the first 64 KiB: {snippet:?}"),
-            Ranking::V2 => {
+            Ranking::V2 | Ranking::V3 => {
                 assert!(snippet.contains("removes consecutive repeated elements"), "{snippet:?}");
                 let marked: Vec<&str> = highlights.iter().map(|r| &snippet[r.clone()]).collect();
                 assert_eq!(marked, ["removes", "consecutive", "repeated", "elements"]);

@@ -1,11 +1,11 @@
 //! [`PageIndexWriter`]: adds, replaces and removes documents of a [`PageIndex`] (one per URL), commits with a
-//! payload, merges segments. Documents carry the fields of the index's schema (the URL path only from ranking v2).
+//! payload, merges segments. Documents carry the fields of the index's schema (the URL path from ranking v2, the fingerprint from v3).
 use std::path::PathBuf;
 
 use tantivy::{TantivyDocument, Term};
 
-use super::analyzer;
 use super::index::{index_error, Fields, PageIndex};
+use super::{analyzer, simhash};
 use crate::error::Result;
 
 /// Adds and replaces documents; changes become visible at [`PageIndexWriter::commit`].
@@ -28,6 +28,9 @@ impl PageIndexWriter {
         doc.add_text(f.body, body);
         if let Some(path) = f.path {
             doc.add_text(path, analyzer::url_path(url));
+        }
+        if let Some(fingerprint) = f.fingerprint {
+            doc.add_u64(fingerprint, simhash::fingerprint(body));
         }
         self.writer.add_document(doc).map_err(|e| index_error(&self.path, e))?;
         Ok(())

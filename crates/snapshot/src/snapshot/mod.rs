@@ -19,6 +19,7 @@ mod rebuild;
 mod record;
 mod report;
 mod ro_dir;
+mod simhash;
 mod state;
 mod store;
 mod verify;

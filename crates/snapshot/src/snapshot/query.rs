@@ -103,11 +103,13 @@ pub(super) fn parse_v2(
     ParsedQuery { query: Box::new(BooleanQuery::new(query)), terms: Vec::new(), clauses, words: words.len() }
 }
 
-/// Which ranking `tokenizer` (the body field's analyzer) belongs to.
-pub(super) fn ranking_of(tokenizer: &str) -> Option<Ranking> {
-    match tokenizer {
-        super::analyzer::TOKENIZER_V1 => Some(Ranking::V1),
-        super::analyzer::TOKENIZER_V2 => Some(Ranking::V2),
+/// Which ranking an index follows, from its body field's analyzer and whether it has the URL path and
+/// fingerprint fields (v3 analyses as v2 does and adds the fingerprint).
+pub(super) fn ranking_of(tokenizer: &str, path: bool, fingerprint: bool) -> Option<Ranking> {
+    match (tokenizer, path, fingerprint) {
+        (super::analyzer::TOKENIZER_V1, false, false) => Some(Ranking::V1),
+        (super::analyzer::TOKENIZER_V2, true, false) => Some(Ranking::V2),
+        (super::analyzer::TOKENIZER_V2, true, true) => Some(Ranking::V3),
         _ => None,
     }
 }

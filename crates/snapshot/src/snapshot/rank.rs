@@ -18,18 +18,27 @@ pub enum Ranking {
     /// each other closely in the body. Scored over the best [`candidates`] pages by tantivy's fielded BM25 over
     /// the title and body (the path and the bonus only rescore them).
     V2,
+    /// V2's scores, and near-duplicates collapsed: of pages whose bodies' fingerprints ([`super::simhash`]) are
+    /// near, only the best-ranked is returned, so copies of one page under several URLs do not fill the results.
+    V3,
 }
 
 impl Ranking {
     /// The rule new indexes are built with.
-    pub const CURRENT: Ranking = Ranking::V2;
+    pub const CURRENT: Ranking = Ranking::V3;
 
-    /// `v1`, `v2`.
+    /// `v1`, `v2`, `v3`.
     pub fn name(self) -> &'static str {
         match self {
             Ranking::V1 => "v1",
             Ranking::V2 => "v2",
+            Ranking::V3 => "v3",
         }
+    }
+
+    /// Whether the index scores with v2's fields (title, body, URL path) and proximity bonus.
+    pub fn fielded(self) -> bool {
+        self != Ranking::V1
     }
 }
 

@@ -28,6 +28,7 @@ LIVE_STEPS=${LIVE_STEPS:-2}
 HASTY=${HASTY:-0}
 # A share of questions on which the demonstrator answers in a sentence ("The answer is Paris.") instead of the short
 # phrase the prompt asks for (`webtape expert --wordy-rate`); the token-F1 reward charges for the extra words.
+# Measured with 0.5 and 1 (see the README): GRPO does not drop the sentences in 20 steps.
 WORDY=${WORDY:-0}
 value() { # value SECTION KEY: a string value from the config
   python3 - "$CONFIG" "$1" "$2" <<'EOF'

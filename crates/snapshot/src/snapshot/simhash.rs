@@ -2,7 +2,7 @@
 //! shingles, stored per document, so search can collapse pages that say the same thing under several URLs (a
 //! re-export, a copy in another crate or edition, a mirror). The index stores them; [`collapse`] drops the
 //! near-duplicates from a ranked list.
-use std::collections::BTreeMap;
+use std::collections::btree_map::{BTreeMap, Entry};
 
 use tantivy::columnar::Column;
 use tantivy::schema::Field;
@@ -66,10 +66,11 @@ pub(super) fn collapse(
     let mut kept: Vec<(usize, u64)> = Vec::with_capacity(order.len());
     for i in order {
         let DocAddress { segment_ord, doc_id } = addresses[i];
-        if !columns.contains_key(&segment_ord) {
-            columns.insert(segment_ord, searcher.segment_reader(segment_ord).fast_fields().u64(name)?);
-        }
-        let print = columns[&segment_ord].first(doc_id).unwrap_or(0);
+        let column = match columns.entry(segment_ord) {
+            Entry::Occupied(column) => column.into_mut(),
+            Entry::Vacant(slot) => slot.insert(searcher.segment_reader(segment_ord).fast_fields().u64(name)?),
+        };
+        let print = column.first(doc_id).unwrap_or(0);
         if !kept.iter().any(|&(_, other)| near(print, other)) {
             kept.push((i, print));
         }

@@ -1,7 +1,7 @@
 //! The snapshot's tantivy index: one document per URL (its latest page capture) with url, title and body (and,
-//! from ranking v2, the URL path; from v3, the body's near-duplicate fingerprint), BM25 search with deterministic ranking (ties broken by SURT key) and snippets.
-//! An index ranks by the rule its schema was built with ([`Ranking`]). Owns `index/`; never reads RocksDB itself
-//! (callers pass text in).
+//! from ranking v2, the URL path; from v3, the body's near-duplicate fingerprint), BM25 search with deterministic
+//! ranking (ties broken by SURT key) and snippets. An index ranks by the rule its schema was built with
+//! ([`Ranking`]). Owns `index/`; never reads RocksDB itself (callers pass text in).
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

@@ -1,5 +1,6 @@
 //! [`PageIndexWriter`]: adds, replaces and removes documents of a [`PageIndex`] (one per URL), commits with a
-//! payload, merges segments. Documents carry the fields of the index's schema (the URL path from ranking v2, the fingerprint from v3).
+//! payload, merges segments. Documents carry the fields of the index's schema (the URL path from ranking v2, the
+//! fingerprint from v3).
 use std::path::PathBuf;
 
 use tantivy::{TantivyDocument, Term};

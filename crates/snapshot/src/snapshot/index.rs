@@ -4,8 +4,10 @@
 //! ([`Ranking`]). Owns `index/`; never reads RocksDB itself (callers pass text in).
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use tantivy::collector::TopDocs;
+use tantivy::columnar::Column;
 use tantivy::query::{EnableScoring, Query, TermQuery};
 use tantivy::schema::{
     Field, FieldType, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, STORED, STRING,
@@ -71,7 +73,12 @@ pub struct PageIndex {
     ranking: Ranking,
     /// v2: the query analyzer without the stemmer (function words are dropped before stemming).
     query_words: TextAnalyzer,
+    /// v3: the fingerprint columns of the searcher generation they were opened for.
+    fingerprints: Mutex<Option<(u64, FingerprintColumns)>>,
 }
+
+/// The fingerprint fast field of every segment of one searcher, by segment ordinal.
+type FingerprintColumns = Arc<Vec<Column<u64>>>;
 
 impl PageIndex {
     /// Creates an empty index in `dir` (which must exist and be empty), ranking by [`Ranking::CURRENT`].
@@ -125,7 +132,8 @@ impl PageIndex {
         let reader =
             index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(|e| index_error(dir, e))?;
         let query_words = analyzer::v2_unstemmed();
-        Ok(PageIndex { index, reader, fields, path: dir.to_path_buf(), ranking, query_words })
+        let fingerprints = Mutex::new(None);
+        Ok(PageIndex { index, reader, fields, path: dir.to_path_buf(), ranking, query_words, fingerprints })
     }
 
     /// The ranking rule this index was built with.
@@ -211,7 +219,7 @@ impl PageIndex {
         order.truncate(n);
         self.order_by(searcher, &addresses, &mut order, &mut surts, |i| scores[i].last)?;
         if let Some(field) = self.fields.fingerprint {
-            order = simhash::collapse(searcher, field, &addresses, order).map_err(|e| self.err(e))?;
+            order = simhash::collapse(&self.fingerprint_columns(searcher, field)?, &addresses, order);
         }
         order.truncate(k);
         let hit = |i: usize| -> Result<IndexHit> {
@@ -219,6 +227,18 @@ impl PageIndex {
             Ok(IndexHit { focus: scores[i].focus, ..self.hit(&doc, scores[i].last as f32) })
         };
         order.into_iter().map(hit).collect()
+    }
+
+    /// The fingerprint columns of `searcher`'s segments, opened once per searcher generation.
+    fn fingerprint_columns(&self, searcher: &Searcher, field: Field) -> Result<FingerprintColumns> {
+        let generation = searcher.generation().generation_id();
+        let mut cached = self.fingerprints.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((_, columns)) = cached.as_ref().filter(|(at, _)| *at == generation) {
+            return Ok(columns.clone());
+        }
+        let columns = Arc::new(simhash::columns(searcher, field).map_err(|e| self.err(e))?);
+        *cached = Some((generation, columns.clone()));
+        Ok(columns)
     }
 
     /// The best `n` documents by the query's own scores, and every document near-tied with the n-th.

@@ -2,8 +2,6 @@
 //! shingles, stored per document, so search can collapse pages that say the same thing under several URLs (a
 //! re-export, a copy in another crate or edition, a mirror). The index stores them; [`collapse`] drops the
 //! near-duplicates from a ranked list.
-use std::collections::btree_map::{BTreeMap, Entry};
-
 use tantivy::columnar::Column;
 use tantivy::schema::Field;
 use tantivy::{DocAddress, Searcher};
@@ -53,29 +51,24 @@ pub fn near(a: u64, b: u64) -> bool {
     (a ^ b).count_ones() <= NEAR_DUPLICATE_BITS
 }
 
-/// `order` (indexes into `addresses`, best first) without the documents whose fingerprint (fast field `field`) is
-/// near that of a better-ranked one.
-pub(super) fn collapse(
-    searcher: &Searcher,
-    field: Field,
-    addresses: &[DocAddress],
-    order: Vec<usize>,
-) -> tantivy::Result<Vec<usize>> {
-    let name = searcher.schema().get_field_name(field);
-    let mut columns: BTreeMap<u32, Column<u64>> = BTreeMap::new();
+/// `order` (indexes into `addresses`, best first) without the documents whose fingerprint is near that of a
+/// better-ranked one; `columns`: the fingerprint fast field of each segment, by segment ordinal.
+pub(super) fn collapse(columns: &[Column<u64>], addresses: &[DocAddress], order: Vec<usize>) -> Vec<usize> {
     let mut kept: Vec<(usize, u64)> = Vec::with_capacity(order.len());
     for i in order {
         let DocAddress { segment_ord, doc_id } = addresses[i];
-        let column = match columns.entry(segment_ord) {
-            Entry::Occupied(column) => column.into_mut(),
-            Entry::Vacant(slot) => slot.insert(searcher.segment_reader(segment_ord).fast_fields().u64(name)?),
-        };
-        let print = column.first(doc_id).unwrap_or(0);
+        let print = columns.get(segment_ord as usize).and_then(|c| c.first(doc_id)).unwrap_or(0);
         if !kept.iter().any(|&(_, other)| near(print, other)) {
             kept.push((i, print));
         }
     }
-    Ok(kept.into_iter().map(|(i, _)| i).collect())
+    kept.into_iter().map(|(i, _)| i).collect()
+}
+
+/// The fingerprint fast field (`field`) of every segment of `searcher`, by segment ordinal.
+pub(super) fn columns(searcher: &Searcher, field: Field) -> tantivy::Result<Vec<Column<u64>>> {
+    let name = searcher.schema().get_field_name(field);
+    searcher.segment_readers().iter().map(|segment| segment.fast_fields().u64(name)).collect()
 }
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;

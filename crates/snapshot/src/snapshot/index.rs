@@ -4,10 +4,8 @@
 //! ([`Ranking`]). Owns `index/`; never reads RocksDB itself (callers pass text in).
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 use tantivy::collector::TopDocs;
-use tantivy::columnar::Column;
 use tantivy::query::{EnableScoring, Query, TermQuery};
 use tantivy::schema::{
     Field, FieldType, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, STORED, STRING,
@@ -73,12 +71,9 @@ pub struct PageIndex {
     ranking: Ranking,
     /// v2: the query analyzer without the stemmer (function words are dropped before stemming).
     query_words: TextAnalyzer,
-    /// v3: the fingerprint columns of the searcher generation they were opened for.
-    fingerprints: Mutex<Option<(u64, FingerprintColumns)>>,
+    /// v3: collapses near-duplicates, with the fingerprint columns of the latest searcher generation.
+    fingerprints: simhash::Collapser,
 }
-
-/// The fingerprint fast field of every segment of one searcher, by segment ordinal.
-type FingerprintColumns = Arc<Vec<Column<u64>>>;
 
 impl PageIndex {
     /// Creates an empty index in `dir` (which must exist and be empty), ranking by [`Ranking::CURRENT`].
@@ -132,7 +127,7 @@ impl PageIndex {
         let reader =
             index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(|e| index_error(dir, e))?;
         let query_words = analyzer::v2_unstemmed();
-        let fingerprints = Mutex::new(None);
+        let fingerprints = simhash::Collapser::default();
         Ok(PageIndex { index, reader, fields, path: dir.to_path_buf(), ranking, query_words, fingerprints })
     }
 
@@ -219,7 +214,7 @@ impl PageIndex {
         order.truncate(n);
         self.order_by(searcher, &addresses, &mut order, &mut surts, |i| scores[i].last)?;
         if let Some(field) = self.fields.fingerprint {
-            order = simhash::collapse(&self.fingerprint_columns(searcher, field)?, &addresses, order);
+            order = self.fingerprints.collapse(searcher, field, &addresses, order).map_err(|e| self.err(e))?;
         }
         order.truncate(k);
         let hit = |i: usize| -> Result<IndexHit> {
@@ -227,18 +222,6 @@ impl PageIndex {
             Ok(IndexHit { focus: scores[i].focus, ..self.hit(&doc, scores[i].last as f32) })
         };
         order.into_iter().map(hit).collect()
-    }
-
-    /// The fingerprint columns of `searcher`'s segments, opened once per searcher generation.
-    fn fingerprint_columns(&self, searcher: &Searcher, field: Field) -> Result<FingerprintColumns> {
-        let generation = searcher.generation().generation_id();
-        let mut cached = self.fingerprints.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some((_, columns)) = cached.as_ref().filter(|(at, _)| *at == generation) {
-            return Ok(columns.clone());
-        }
-        let columns = Arc::new(simhash::columns(searcher, field).map_err(|e| self.err(e))?);
-        *cached = Some((generation, columns.clone()));
-        Ok(columns)
     }
 
     /// The best `n` documents by the query's own scores, and every document near-tied with the n-th.

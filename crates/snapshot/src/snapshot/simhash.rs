@@ -1,7 +1,9 @@
 //! Near-duplicate fingerprints of page bodies (ranking v3): a 64-bit simhash of the body's overlapping 4-word
 //! shingles, stored per document, so search can collapse pages that say the same thing under several URLs (a
-//! re-export, a copy in another crate or edition, a mirror). The index stores them; [`collapse`] drops the
+//! re-export, a copy in another crate or edition, a mirror). The index stores them; a [`Collapser`] drops the
 //! near-duplicates from a ranked list.
+use std::sync::{Arc, Mutex};
+
 use tantivy::columnar::Column;
 use tantivy::schema::Field;
 use tantivy::{DocAddress, Searcher};
@@ -51,24 +53,50 @@ pub fn near(a: u64, b: u64) -> bool {
     (a ^ b).count_ones() <= NEAR_DUPLICATE_BITS
 }
 
-/// `order` (indexes into `addresses`, best first) without the documents whose fingerprint is near that of a
-/// better-ranked one; `columns`: the fingerprint fast field of each segment, by segment ordinal.
-pub(super) fn collapse(columns: &[Column<u64>], addresses: &[DocAddress], order: Vec<usize>) -> Vec<usize> {
-    let mut kept: Vec<(usize, u64)> = Vec::with_capacity(order.len());
-    for i in order {
-        let DocAddress { segment_ord, doc_id } = addresses[i];
-        let print = columns.get(segment_ord as usize).and_then(|c| c.first(doc_id)).unwrap_or(0);
-        if !kept.iter().any(|&(_, other)| near(print, other)) {
-            kept.push((i, print));
-        }
-    }
-    kept.into_iter().map(|(i, _)| i).collect()
+/// Drops near-duplicates from ranked lists; keeps the fingerprint columns (one per segment, by segment ordinal) of
+/// the searcher generation it last saw, so they are opened once per reload, not per query.
+#[derive(Default)]
+pub(super) struct Collapser {
+    columns: Mutex<Option<(u64, Columns)>>,
 }
 
-/// The fingerprint fast field (`field`) of every segment of `searcher`, by segment ordinal.
-pub(super) fn columns(searcher: &Searcher, field: Field) -> tantivy::Result<Vec<Column<u64>>> {
-    let name = searcher.schema().get_field_name(field);
-    searcher.segment_readers().iter().map(|segment| segment.fast_fields().u64(name)).collect()
+/// The fingerprint column of every segment of one searcher, by segment ordinal.
+type Columns = Arc<Vec<Column<u64>>>;
+
+impl Collapser {
+    /// `order` (indexes into `addresses`, best first) without the documents whose fingerprint (fast field `field`)
+    /// is near that of a better-ranked one.
+    pub(super) fn collapse(
+        &self,
+        searcher: &Searcher,
+        field: Field,
+        addresses: &[DocAddress],
+        order: Vec<usize>,
+    ) -> tantivy::Result<Vec<usize>> {
+        let columns = self.columns(searcher, field)?;
+        let mut kept: Vec<(usize, u64)> = Vec::with_capacity(order.len());
+        for i in order {
+            let DocAddress { segment_ord, doc_id } = addresses[i];
+            let print = columns.get(segment_ord as usize).and_then(|c| c.first(doc_id)).unwrap_or(0);
+            if !kept.iter().any(|&(_, other)| near(print, other)) {
+                kept.push((i, print));
+            }
+        }
+        Ok(kept.into_iter().map(|(i, _)| i).collect())
+    }
+
+    fn columns(&self, searcher: &Searcher, field: Field) -> tantivy::Result<Columns> {
+        let generation = searcher.generation().generation_id();
+        let mut cached = self.columns.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((_, columns)) = cached.as_ref().filter(|(at, _)| *at == generation) {
+            return Ok(columns.clone());
+        }
+        let name = searcher.schema().get_field_name(field);
+        let opened = searcher.segment_readers().iter().map(|segment| segment.fast_fields().u64(name));
+        let columns = Arc::new(opened.collect::<tantivy::Result<Vec<_>>>()?);
+        *cached = Some((generation, columns.clone()));
+        Ok(columns)
+    }
 }
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;

@@ -7,9 +7,7 @@ use std::path::{Path, PathBuf};
 
 use tantivy::collector::TopDocs;
 use tantivy::query::{EnableScoring, Query, TermQuery};
-use tantivy::schema::{
-    Field, FieldType, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, STORED, STRING,
-};
+use tantivy::schema::{Field, FieldType, IndexRecordOption, Value};
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, Searcher, TantivyDocument, Term};
 
@@ -18,7 +16,7 @@ pub use super::index_writer::PageIndexWriter;
 pub use super::query::ParsedQuery;
 use super::query::{parse_v1, parse_v2, ranking_of};
 pub use super::rank::Ranking;
-use super::rank::{candidates, v2_scores};
+use super::rank::{candidates, schema_for, v2_scores, FINGERPRINT};
 use super::simhash;
 use crate::error::{Error, Result};
 
@@ -27,8 +25,6 @@ const SNIPPET_SCAN_BYTES: usize = 64 << 10;
 /// With a focus: how far before it the snippet may start (back to its line's start), and how much is scanned.
 const FOCUS_LEAD_BYTES: usize = 160;
 const FOCUS_SCAN_BYTES: usize = 1 << 10;
-/// The fast field holding a body's near-duplicate fingerprint (ranking v3).
-const FINGERPRINT: &str = "fingerprint";
 /// Memory the indexer may use before it writes a segment.
 const WRITER_MEMORY: usize = 192 << 20;
 
@@ -83,13 +79,13 @@ impl PageIndex {
 
     /// Creates an empty index in `dir` that ranks by `ranking` (v1 only to test that old snapshots still work).
     pub fn create_with(dir: &Path, ranking: Ranking) -> Result<PageIndex> {
-        let index = Index::create_in_dir(dir, schema(ranking)).map_err(|e| index_error(dir, e))?;
+        let index = Index::create_in_dir(dir, schema_for(ranking)).map_err(|e| index_error(dir, e))?;
         Self::wrap(index, dir)
     }
 
     /// An empty index in memory (stands in while [`super::SnapshotWriter::reindex`] replaces the one on disk).
     pub(super) fn in_memory() -> Result<PageIndex> {
-        let index = Index::create_in_ram(schema(Ranking::CURRENT));
+        let index = Index::create_in_ram(schema_for(Ranking::CURRENT));
         Self::wrap(index, Path::new("(memory)"))
     }
 
@@ -362,36 +358,6 @@ impl PageIndex {
     fn err(&self, e: tantivy::TantivyError) -> Error {
         index_error(&self.path, e)
     }
-}
-
-/// The schema of an index that ranks by `ranking`: v1's as it always was; v2 adds the URL path and stops
-/// indexing the (unused) URL; v3 adds the body's fingerprint.
-fn schema(ranking: Ranking) -> Schema {
-    let tokenizer = if ranking.fielded() { TOKENIZER_V2 } else { TOKENIZER_V1 };
-    let indexed = |option: IndexRecordOption| {
-        TextOptions::default()
-            .set_indexing_options(TextFieldIndexing::default().set_tokenizer(tokenizer).set_index_option(option))
-    };
-    let text = indexed(IndexRecordOption::WithFreqsAndPositions);
-    let mut builder = Schema::builder();
-    builder.add_text_field("surt", STRING | STORED);
-    builder.add_bytes_field("key", STORED);
-    match ranking {
-        Ranking::V1 => {
-            builder.add_text_field("url", text.clone().set_stored());
-            builder.add_text_field("title", text.clone().set_stored());
-        }
-        Ranking::V2 | Ranking::V3 => {
-            builder.add_text_field("url", STORED);
-            builder.add_text_field("title", indexed(IndexRecordOption::WithFreqs).set_stored());
-            builder.add_text_field("path", indexed(IndexRecordOption::WithFreqs));
-        }
-    }
-    builder.add_text_field("body", text);
-    if ranking == Ranking::V3 {
-        builder.add_u64_field(FINGERPRINT, FAST);
-    }
-    builder.build()
 }
 
 pub(super) fn index_error(path: &Path, e: tantivy::TantivyError) -> Error {

@@ -1,10 +1,16 @@
-//! Ranking rules of the page index: which rule an index follows ([`Ranking`], fixed by its schema) and ranking
-//! v2's scores, computed per document from its term frequencies, field lengths and positions (never from the
-//! order documents were indexed in), so equal pages score equal bit for bit. Reads postings; owns no index state.
+//! Ranking rules of the page index: which rule an index follows ([`Ranking`], fixed by its schema), the schema
+//! each rule builds its index with, and ranking v2's scores, computed per document from its term frequencies,
+//! field lengths and positions (never from the order documents were indexed in), so equal pages score equal bit
+//! for bit. Reads postings; owns no index state.
 use tantivy::postings::Postings;
 use tantivy::query::Bm25StatisticsProvider;
-use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, STORED, STRING};
 use tantivy::{DocAddress, DocId, DocSet, Searcher, Term, TERMINATED};
+
+use super::analyzer::{TOKENIZER_V1, TOKENIZER_V2};
+
+/// The fast field holding a body's near-duplicate fingerprint (ranking v3).
+pub(super) const FINGERPRINT: &str = "fingerprint";
 
 /// The ranking rule of an index. An index keeps the rule it was built with (old snapshots replay their BM25
 /// answers exactly); `webtape snapshot reindex` rebuilds one with [`Ranking::CURRENT`].
@@ -258,6 +264,36 @@ pub(super) fn focus(positions: &[Vec<u32>], weights: &[f64], window: u32) -> Opt
         }
     }
     best.map(|(_, p)| p)
+}
+
+/// The schema of an index that ranks by `ranking`: v1's as it always was; v2 adds the URL path and stops
+/// indexing the (unused) URL; v3 adds the body's fingerprint.
+pub(super) fn schema_for(ranking: Ranking) -> Schema {
+    let tokenizer = if ranking.fielded() { TOKENIZER_V2 } else { TOKENIZER_V1 };
+    let indexed = |option: IndexRecordOption| {
+        TextOptions::default()
+            .set_indexing_options(TextFieldIndexing::default().set_tokenizer(tokenizer).set_index_option(option))
+    };
+    let text = indexed(IndexRecordOption::WithFreqsAndPositions);
+    let mut builder = Schema::builder();
+    builder.add_text_field("surt", STRING | STORED);
+    builder.add_bytes_field("key", STORED);
+    match ranking {
+        Ranking::V1 => {
+            builder.add_text_field("url", text.clone().set_stored());
+            builder.add_text_field("title", text.clone().set_stored());
+        }
+        Ranking::V2 | Ranking::V3 => {
+            builder.add_text_field("url", STORED);
+            builder.add_text_field("title", indexed(IndexRecordOption::WithFreqs).set_stored());
+            builder.add_text_field("path", indexed(IndexRecordOption::WithFreqs));
+        }
+    }
+    builder.add_text_field("body", text);
+    if ranking == Ranking::V3 {
+        builder.add_u64_field(FINGERPRINT, FAST);
+    }
+    builder.build()
 }
 
 #[cfg(test)]

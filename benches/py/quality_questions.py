@@ -2,8 +2,9 @@
 it against the Rust documentation installed with the toolchain: every supporting page must exist, must not be a
 redirect stub, and its text must contain the question's evidence string, a phrase of the answer (case-insensitive;
 `PAGE|TEXT` in the draft gives one page its own, `~` standing for a space). rustdoc pages of
-the same item under std/, alloc/ and core/ (same file name, same summary) are added as supporting pages too: they
-are the same documentation.
+the same item under std/, alloc/ and core/ (same file name, or for a module page the same path inside the crate, e.g.
+std/fmt/index.html and alloc/fmt/index.html; same summary) are added as supporting pages too: they are the same
+documentation.
 
 usage: quality_questions.py DOCS_DIR DRAFT.tsv OUT.jsonl [--base-url URL]
 Exits 1, naming the offending lines, when a page is missing or lacks its evidence.
@@ -16,6 +17,13 @@ import re
 import sys
 
 RUSTDOC = ("std", "alloc", "core")
+
+
+def item_key(rel):
+    """What names one rustdoc item across std/alloc/core: the file name (`struct.Vec.html`), or for a module page,
+    whose file is always `index.html`, its path inside the crate (`fmt/index.html`)."""
+    parts = rel.split("/")
+    return "/".join(parts[1:]) if parts[-1] == "index.html" else parts[-1]
 
 
 def page_text(path):
@@ -45,8 +53,9 @@ def main():
     for crate in RUSTDOC:
         for dirpath, _, files in os.walk(os.path.join(args.docs, crate)):
             for name in files:
-                if name.endswith(".html") and name != "index.html":
-                    by_name.setdefault(name, []).append(os.path.relpath(os.path.join(dirpath, name), args.docs))
+                if name.endswith(".html"):
+                    rel = os.path.relpath(os.path.join(dirpath, name), args.docs)
+                    by_name.setdefault(item_key(rel), []).append(rel)
     rows, bad = [], []
     for lineno, line in enumerate(open(args.draft), 1):
         if not line.strip() or line.startswith("#"):
@@ -72,7 +81,7 @@ def main():
                 continue
             urls.append(rel)
             if rel.split("/")[0] in RUSTDOC and description(raw):
-                for other in sorted(by_name.get(os.path.basename(rel), [])):
+                for other in sorted(by_name.get(item_key(rel), [])):
                     if other in urls or other in [p.partition("|")[0] for p in pages]:
                         continue
                     oraw, otext = page_text(os.path.join(args.docs, other))

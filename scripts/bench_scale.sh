@@ -10,10 +10,12 @@
 # /browse p99 and a 4,096-call
 # DeepResearcher turn. Prints a table and the fitted growth slopes, draws docs/scale.png (when matplotlib is
 # there), and ends with `scale: <pages> pages, exact p99 <ms> ms, bm25 p99 <ms> ms, rss <MB> MB` (largest size).
-# usage: scripts/bench_scale.sh [PAGES ...]   (default: 50000 500000 2000000; env SECS: seconds per load run (10))
+# usage: scripts/bench_scale.sh [PAGES ...]   (default: 50000 500000 2000000; env SECS: seconds per load run (10);
+#        WEBTAPE: the binary; ENV_ONLY_WEBTAPE: the environment-only build, served too when it exists)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${WEBTAPE:-target/release/webtape}
+ENV_ONLY_BIN=${ENV_ONLY_WEBTAPE:-target/env-only/webtape}
 OUT=bench-out/scale
 SECS=${SECS:-10}
 ENTITIES=50000
@@ -108,29 +110,25 @@ print(f"{rps:.0f} {pct(50):.3f} {pct(99):.3f} {bad.group(1) if bad else 0}")
 PY
 }
 
-# Measures tier $1 (worlds) and writes $OUT/tier-$1/result.json.
-measure() {
-  local n=$1 t=$OUT/tier-$1 s
-  load_files "$n"
-  s=$(now)
-  "$BIN" snapshot verify "$t/snap" > "$t/verify.txt"
-  local verify; verify=$(since "$s")
-  # Cold open: the page cache dropped where the machine allows it (root, not in a container that forbids it).
+# Serves tier $2's snapshot with binary $1 (page cache dropped first where allowed) and measures it; writes
+# $OUT/tier-$2/serve-$3.json (open, RSS idle and peak, the three wrk runs). With $4 = turn, also the 4,096-call turn.
+serve_run() {
+  local bin=$1 n=$2 tag=$3 t=$OUT/tier-$2 s
   local cold=warm
   sync; if echo 3 > /proc/sys/vm/drop_caches 2>/dev/null; then cold=cold; fi
   s=$(now)
-  "$BIN" serve --snapshot "$t/snap" --port 0 --miss bm25 > "$t/serve.log" 2>&1 &
+  "$bin" serve --snapshot "$t/snap" --port 0 --miss bm25 > "$t/serve-$tag.log" 2>&1 &
   local srv=$!
   PIDS+=("$srv")
-  for _ in $(seq 3000); do grep -q http "$t/serve.log" 2>/dev/null && break; sleep 0.01; done
-  local url; url=$(grep -o 'http://[0-9.:]*' "$t/serve.log" | head -1)
+  for _ in $(seq 3000); do grep -q http "$t/serve-$tag.log" 2>/dev/null && break; sleep 0.01; done
+  local url; url=$(grep -o 'http://[0-9.:]*' "$t/serve-$tag.log" | head -1)
   local first="{\"queries\":[$(head -1 "$t/exact.txt")],\"topk\":3}" answered=""
   for _ in $(seq 6000); do
     curl -sf -o /dev/null -X POST "$url/retrieve" -H 'content-type: application/json' -d "$first" && answered=1 && break
     kill -0 "$srv" 2>/dev/null || break
     sleep 0.01
   done
-  [[ -n $answered ]] || { cat "$t/serve.log"; echo "bench: webtape serve did not answer within a minute" >&2; exit 1; }
+  [[ -n $answered ]] || { cat "$t/serve-$tag.log"; echo "bench: $bin serve did not answer within a minute" >&2; exit 1; }
   local open_s; open_s=$(since "$s")
   local idle; idle=$(awk '/VmRSS/ {print $2}' "/proc/$srv/status")
   # The cold open is measured above; the load runs measure the steady state after a short warm-up of each kind.
@@ -139,30 +137,50 @@ measure() {
     local vars=(QUERIES="$t/$kind.txt")
     [[ $kind == browse ]] && vars=(URLS="$t/urls.txt")
     env "${vars[@]}" "${load[@]}" -d3s > /dev/null
-    env "${vars[@]}" "${load[@]}" -d"${SECS}s" > "$t/wrk-$kind.txt"
+    env "${vars[@]}" "${load[@]}" -d"${SECS}s" > "$t/wrk-$tag-$kind.txt"
   done
-  SERVE_URL=$url QUERIES="$t/exact.txt" URLS="$t/urls.txt" cargo bench -q --bench serve_turn 2>/dev/null > "$t/turn.txt"
+  [[ ${4:-} == turn ]] && SERVE_URL=$url QUERIES="$t/exact.txt" URLS="$t/urls.txt" \
+    cargo bench -q --bench serve_turn 2>/dev/null > "$t/turn.txt"
   local peak; peak=$(awk '/VmHWM/ {print $2}' "/proc/$srv/status")
   kill "$srv"; wait "$srv" 2>/dev/null || true
-  python3 - "$OUT" "$n" "$t" "$verify" "$cold" "$open_s" "$idle" "$peak" \
-    "$(wrk_summary "$t/wrk-exact.txt")" "$(wrk_summary "$t/wrk-bm25.txt")" "$(wrk_summary "$t/wrk-browse.txt")" <<'PY'
+  echo "{\"open\": \"$cold\", \"open_s\": $open_s, \"rss_idle_mb\": $((idle / 1024)), \"rss_peak_mb\": $((peak / 1024)),
+    \"wrk\": [\"$(wrk_summary "$t/wrk-$tag-exact.txt")\", \"$(wrk_summary "$t/wrk-$tag-bm25.txt")\",
+    \"$(wrk_summary "$t/wrk-$tag-browse.txt")\"]}" > "$t/serve-$tag.json"
+}
+
+# Measures tier $1 (worlds) and writes $OUT/tier-$1/result.json: `serve` of $BIN, and of the environment-only build
+# ($ENV_ONLY_BIN, which `make test` leaves in target/env-only) when there is one: it does not load libtorch.
+measure() {
+  local n=$1 t=$OUT/tier-$1 s
+  load_files "$n"
+  s=$(now)
+  "$BIN" snapshot verify "$t/snap" > "$t/verify.txt"
+  local verify; verify=$(since "$s")
+  rm -f "$t/serve-env.json"
+  serve_run "$BIN" "$n" main turn
+  [[ -x $ENV_ONLY_BIN && $ENV_ONLY_BIN != "$BIN" ]] && serve_run "$ENV_ONLY_BIN" "$n" env
+  python3 - "$OUT" "$n" "$t" "$verify" <<'PY'
 import json, os, subprocess, sys
-out, n, t, verify, cold, open_s, idle, peak, exact, bm25, browse = sys.argv[1:]
+out, n, t, verify = sys.argv[1:]
 n = int(n)
+wrk = lambda s: dict(zip(["rps", "p50_ms", "p99_ms", "non2xx"], map(float, s.split())))
+def served(tag):
+    if not os.path.exists(f"{t}/serve-{tag}.json"):
+        return None
+    s = json.load(open(f"{t}/serve-{tag}.json"))
+    return dict(s, **{kind: wrk(w) for kind, w in zip(("exact", "bm25", "browse"), s.pop("wrk"))})
 worlds = [json.load(open(f"{out}/worlds/w{i}/done.json")) for i in range(1, n + 1)]
 info = json.loads(subprocess.run([os.environ.get("WEBTAPE", "target/release/webtape"), "snapshot", "info", "--json",
                                   f"{t}/snap"], capture_output=True, text=True, check=True).stdout)
 size = int(subprocess.run(["du", "-sb", f"{t}/snap"], capture_output=True, text=True).stdout.split()[0])
 pages = sum(w["pages"] for w in worlds)
-wrk = lambda s: dict(zip(["rps", "p50_ms", "p99_ms", "non2xx"], map(float, s.split())))
 turn = [json.loads(l) for l in open(f"{t}/turn.txt") if l.startswith("{")]
 tier = json.load(open(f"{t}/tier.json"))
 r = {"worlds": n, "pages": pages, "info": info, "bytes": size, "bytes_per_page": size / pages,
      "record_pages_per_s": pages / sum(w["wall_s"] for w in worlds),
      "record_cpu_ms_per_page": 1000 * sum(w["cpu_s"] for w in worlds) / pages,
      "merge_s": tier["merge_s"], "optimize_s": tier["optimize_s"], "verify_s": float(verify),
-     "open": cold, "open_s": float(open_s), "rss_idle_mb": int(idle) / 1024, "rss_peak_mb": int(peak) / 1024,
-     "exact": wrk(exact), "bm25": wrk(bm25), "browse": wrk(browse),
+     **served("main"), "env_only": served("env"),
      "turn_s": min((x["wall_s"] for x in turn), default=None), "turn_ok": min((x["ok"] for x in turn), default=0)}
 json.dump(r, open(f"{t}/result.json", "w"), indent=1)
 PY

@@ -1,6 +1,7 @@
 """Report of scripts/bench_scale.sh: one row per snapshot size, the fitted growth slope of each cost (the exponent of
 pages in a log-log least-squares fit: 1 is linear, 0 flat), what each slope predicts at 32M pages, the growth curves
-in docs/scale.png (when matplotlib is installed), and the last line
+in docs/scale.png (when matplotlib is installed), rows for the environment-only build's `serve` when every size has
+them, and the last line
 `scale: <pages> pages, exact p99 <ms> ms, bm25 p99 <ms> ms, rss <MB> MB` for the largest size.
 usage: scale_report.py OUT_DIR WORLDS...
 """
@@ -23,6 +24,14 @@ COSTS = [  # (name, getter, unit)
     ("bm25 p99", lambda r: r["bm25"]["p99_ms"], "ms"),
     ("browse p99", lambda r: r["browse"]["p99_ms"], "ms"),
     ("4,096-call turn", lambda r: r["turn_s"], "s"),
+]
+# `serve` of the environment-only build (no libtorch), when the bench found one.
+ENV_COSTS = [
+    ("env-only: serve open", lambda r: r["env_only"]["open_s"], "s"),
+    ("env-only: RSS idle", lambda r: r["env_only"]["rss_idle_mb"], "MB"),
+    ("env-only: RSS under load", lambda r: r["env_only"]["rss_peak_mb"], "MB"),
+    ("env-only: exact p99", lambda r: r["env_only"]["exact"]["p99_ms"], "ms"),
+    ("env-only: bm25 p99", lambda r: r["env_only"]["bm25"]["p99_ms"], "ms"),
 ]
 
 
@@ -47,7 +56,8 @@ def main():
     print("\n| cost | " + " | ".join(f"{p:,} pages" for p in pages) + " | slope | at 32M pages |")
     print("|---|" + "---:|" * (len(rows) + 2))
     fits = {}
-    for name, get, unit in COSTS:
+    env_only = all(r.get("env_only") for r in rows)
+    for name, get, unit in COSTS + (ENV_COSTS if env_only else []):
         ys = [get(r) for r in rows]
         b, a = slope(pages, ys)
         fits[name] = (b, a)
@@ -59,13 +69,17 @@ def main():
         if bad or r["turn_ok"] < 4096:
             print(f"note: {r['pages']:,} pages: non-2xx answers {bad}, turn calls answered {r['turn_ok']} of 4096")
     print(f"serve open measured with the page cache {rows[-1]['open']} (dropping it needs root outside a container)")
-    plot(out, rows, pages)
+    plot(out, rows, pages, env_only)
     last = rows[-1]
+    if env_only:
+        e = last["env_only"]
+        print(f"scale, environment-only build: exact p99 {e['exact']['p99_ms']:.1f} ms, "
+              f"bm25 p99 {e['bm25']['p99_ms']:.1f} ms, rss {e['rss_peak_mb']:.0f} MB")
     print(f"scale: {last['pages']} pages, exact p99 {last['exact']['p99_ms']:.1f} ms, "
           f"bm25 p99 {last['bm25']['p99_ms']:.1f} ms, rss {last['rss_peak_mb']:.0f} MB")
 
 
-def plot(out, rows, pages):
+def plot(out, rows, pages, env_only):
     try:
         import matplotlib
 
@@ -76,9 +90,10 @@ def plot(out, rows, pages):
         return
     panels = [("latency p99 (ms)", ["exact p99", "bm25 p99", "browse p99"]),
               ("throughput (req/s)", ["exact req/s", "bm25 req/s"]),
-              ("memory (MB)", ["RSS idle", "RSS under load"]),
+              ("memory (MB)", ["RSS idle", "RSS under load"]
+               + (["env-only: RSS idle", "env-only: RSS under load"] if env_only else [])),
               ("one-off costs (s)", ["serve open", "optimize", "verify", "merge"])]
-    getters = {name: get for name, get, _ in COSTS}
+    getters = {name: get for name, get, _ in COSTS + ENV_COSTS}
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6))
     for ax, (title, names) in zip(axes, panels):
         for name in names:

@@ -96,17 +96,17 @@ open(f"{t}/urls.txt", "w").write("".join(u + "\n" for u in random.sample(urls, m
 PY
 }
 
-# wrk at 256 connections: prints `req/s p50_ms p99_ms non2xx` of the run whose output is in $1.
+# wrk at 256 connections: prints `{"rps", "p50_ms", "p99_ms", "non2xx"}` (JSON) of the run whose output is in $1.
 wrk_summary() {
   python3 - "$1" <<'PY'
-import re, sys
+import json, re, sys
 t = open(sys.argv[1]).read()
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
 def pct(p):
     v, u = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)\b", t).groups()
     return float(v) / 1000 if u == "us" else float(v) * 1000 if u == "s" else float(v)
 bad = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
-print(f"{rps:.0f} {pct(50):.3f} {pct(99):.3f} {bad.group(1) if bad else 0}")
+print(json.dumps({"rps": round(rps), "p50_ms": pct(50), "p99_ms": pct(99), "non2xx": int(bad.group(1)) if bad else 0}))
 PY
 }
 
@@ -130,7 +130,7 @@ serve_run() {
   done
   [[ -n $answered ]] || { cat "$t/serve-$tag.log"; echo "bench: $bin serve did not answer within a minute" >&2; exit 1; }
   local open_s; open_s=$(since "$s")
-  local idle; idle=$(awk '/VmRSS/ {print $2}' "/proc/$srv/status")
+  local idle; idle=$(awk '/VmRSS/ {print $2 / 1024}' "/proc/$srv/status")
   # The cold open is measured above; the load runs measure the steady state after a short warm-up of each kind.
   local load=(wrk -t2 -c256 --latency -s benches/wrk/retrieve.lua "$url")
   for kind in exact bm25 browse; do
@@ -141,11 +141,11 @@ serve_run() {
   done
   [[ ${4:-} == turn ]] && SERVE_URL=$url QUERIES="$t/exact.txt" URLS="$t/urls.txt" \
     cargo bench -q --bench serve_turn 2>/dev/null > "$t/turn.txt"
-  local peak; peak=$(awk '/VmHWM/ {print $2}' "/proc/$srv/status")
+  local peak; peak=$(awk '/VmHWM/ {print $2 / 1024}' "/proc/$srv/status")
   kill "$srv"; wait "$srv" 2>/dev/null || true
-  echo "{\"open\": \"$cold\", \"open_s\": $open_s, \"rss_idle_mb\": $((idle / 1024)), \"rss_peak_mb\": $((peak / 1024)),
-    \"wrk\": [\"$(wrk_summary "$t/wrk-$tag-exact.txt")\", \"$(wrk_summary "$t/wrk-$tag-bm25.txt")\",
-    \"$(wrk_summary "$t/wrk-$tag-browse.txt")\"]}" > "$t/serve-$tag.json"
+  echo "{\"open\": \"$cold\", \"open_s\": $open_s, \"rss_idle_mb\": $idle, \"rss_peak_mb\": $peak,
+    \"exact\": $(wrk_summary "$t/wrk-$tag-exact.txt"), \"bm25\": $(wrk_summary "$t/wrk-$tag-bm25.txt"),
+    \"browse\": $(wrk_summary "$t/wrk-$tag-browse.txt")}" > "$t/serve-$tag.json"
 }
 
 # Measures tier $1 (worlds) and writes $OUT/tier-$1/result.json: `serve` of $BIN, and of the environment-only build
@@ -163,12 +163,7 @@ measure() {
 import json, os, subprocess, sys
 out, n, t, verify = sys.argv[1:]
 n = int(n)
-wrk = lambda s: dict(zip(["rps", "p50_ms", "p99_ms", "non2xx"], map(float, s.split())))
-def served(tag):
-    if not os.path.exists(f"{t}/serve-{tag}.json"):
-        return None
-    s = json.load(open(f"{t}/serve-{tag}.json"))
-    return dict(s, **{kind: wrk(w) for kind, w in zip(("exact", "bm25", "browse"), s.pop("wrk"))})
+served = lambda tag: json.load(open(f"{t}/serve-{tag}.json")) if os.path.exists(f"{t}/serve-{tag}.json") else None
 worlds = [json.load(open(f"{out}/worlds/w{i}/done.json")) for i in range(1, n + 1)]
 info = json.loads(subprocess.run([os.environ.get("WEBTAPE", "target/release/webtape"), "snapshot", "info", "--json",
                                   f"{t}/snap"], capture_output=True, text=True, check=True).stdout)

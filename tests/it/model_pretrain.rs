@@ -1,5 +1,5 @@
 //! `webtape model pretrain` at CI size: two small sim worlds served and recorded on loopback, a tokenizer and a
-//! tiny policy initialised on them, a few steps on the expert's turn windows. Rebuilding from the same config gives
+//! tiny policy initialised on them, a few steps on the expert's turn windows (digits shuffled). Rebuilding from the same config gives
 //! the same bytes (the committed demo base is made by the same command at full size), the base loads and answers
 //! through `eval`, and bad configs are refused with the field named.
 use std::path::{Path, PathBuf};
@@ -16,7 +16,7 @@ fn config(dir: &Path, name: &str, port: u16, extra: &str) -> PathBuf {
          [env]\ndate = \"2026-01-01\"\n[env.rules]\ntop_k = 3\nchunk_chars = 800\n\
          [rollout]\nmax_turns = 6\nmax_turn_tokens = 128\nmax_response_tokens = 2048\nmax_observation_chars = 500\n\
          [train]\nseed = 0\nsft_steps = 3\nsft_questions_per_step = 8\nsft_lr = 2e-3\nsft_warmup_steps = 1\n\
-         sft_sequences = \"windows\"\n",
+         sft_sequences = \"windows\"\nsft_digit_shuffle = true\n",
         out = s(&dir.join(format!("{name}-base"))),
         work = s(&dir.join(format!("{name}-work"))),
     );
@@ -56,6 +56,10 @@ fn pretrain_rebuilds_the_same_base_and_it_evaluates() {
     let added: Vec<&str> =
         tokenizer["added_tokens"].as_array().unwrap().iter().filter_map(|t| t["content"].as_str()).collect();
     assert!(added.contains(&"web_search") && added.contains(&"browse_webpage"), "{added:?}");
+    // The base was trained with its numbers shuffled (chunks map digit by digit), and says so.
+    let stamp: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("a-base/pretrain.json")).unwrap()).unwrap();
+    assert_eq!(stamp["config"]["train"]["sft_digit_shuffle"], true, "{stamp}");
     // The summary without the output path and the seconds: counts, losses and steps are the same.
     let summary = |t: &str| {
         let after_path = t.split_once(": ").map_or(t, |(_, rest)| rest);

@@ -106,6 +106,11 @@ pub struct Schedule {
     /// tokens would dilute the token mean of the groups that carry signal. A step where every group is flat
     /// makes no update.
     pub skip_flat_groups: bool,
+    /// SFT only: map the digits of each sequence outside URLs through a fresh random permutation of 0-9 (the
+    /// same in its context and its trained turns), so numbers can only be copied, never recalled. For making a
+    /// base (`model pretrain`) on worlds whose facts it would otherwise memorise.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sft_digit_shuffle: bool,
 }
 
 /// The shape of a learning-rate schedule after its warm-up.
@@ -152,6 +157,7 @@ impl Default for Schedule {
             sft_schedule: LrSchedule::Constant,
             sft_sequences: Default::default(),
             skip_flat_groups: false,
+            sft_digit_shuffle: false,
         }
     }
 }

@@ -15,9 +15,11 @@
 //! | [`metrics`] | `metrics.jsonl` and `curves.png` |
 //! | [`eval`] | per-dataset F1 / EM tables and saved trajectories |
 //! | [`pretrain`] | `model pretrain`: a small base from recorded sim worlds and the expert's turn windows |
+//! | [`digits`] | SFT data: digits outside URLs permuted per sequence, so numbers are copied, not recalled |
 //! | [`windows`] | SFT data: whole expert episodes or one short turn window per policy turn |
 pub mod batch;
 pub mod checkpoint;
+pub mod digits;
 pub mod eval;
 pub mod grpo;
 pub mod logprobs;

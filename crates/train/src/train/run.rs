@@ -8,6 +8,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use super::checkpoint::{self, TrainerState};
+use super::digits::DigitShuffle;
 use super::metrics::{plot, MetricsLog, StepMetrics, StepTiming};
 use super::{group_advantages, Sequence, StepStats, TrainBatch, Trainer};
 use crate::agent::{rollout_timed, Task, Tools, Trajectory};
@@ -29,7 +30,7 @@ pub fn tasks_for_step(tasks: &[Task], step: usize, per_step: usize, seed: u64) -
 }
 
 /// A seeded Fisher-Yates permutation of `0..n` (SplitMix64 stream of (seed, epoch)).
-fn permutation(n: usize, seed: u64, epoch: u64) -> Vec<usize> {
+pub(crate) fn permutation(n: usize, seed: u64, epoch: u64) -> Vec<usize> {
     let mut state = seed ^ epoch.wrapping_mul(0xD1B5_4A32_D192_ED03);
     let mut next = move || {
         state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -254,6 +255,12 @@ pub fn run_sft(
     let t = &cfg.train;
     let im_start = policy.tokenizer().token_id("<|im_start|>");
     let pool = super::windows::sft_sequences(expert, t.sft_sequences, im_start);
+    let digits = match t.sft_digit_shuffle {
+        true => Some(DigitShuffle::new(policy.tokenizer()).ok_or_else(|| {
+            crate::Error::Config("train.sft_digit_shuffle: the tokenizer has no single-digit tokens".into())
+        })?),
+        false => None,
+    };
     while state.sft_step < t.sft_steps && !pool.is_empty() {
         let started = Instant::now();
         let order =
@@ -261,7 +268,13 @@ pub fn run_sft(
         let chosen: Vec<&(Sequence, usize)> = (0..t.sft_questions_per_step)
             .map(|j| &pool[order[(state.sft_step * t.sft_questions_per_step + j) % pool.len()]])
             .collect();
-        let batch = TrainBatch { sequences: chosen.iter().map(|(s, _)| s.clone()).collect() };
+        let mut batch = TrainBatch { sequences: chosen.iter().map(|(s, _)| s.clone()).collect() };
+        if let Some(shuffle) = &digits {
+            for (j, seq) in batch.sequences.iter_mut().enumerate() {
+                let draw = (state.sft_step * t.sft_questions_per_step + j) as u64;
+                shuffle.apply(seq, &permutation(10, t.seed ^ 0xD161_75, draw));
+            }
+        }
         let picked: Vec<Trajectory> = chosen.iter().map(|(_, i)| expert[*i].clone()).collect();
         trainer.set_lr(t.sft_lr_at(state.sft_step))?;
         let stats = trainer.sft_step(policy, &batch)?;

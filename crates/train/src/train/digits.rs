@@ -13,13 +13,16 @@ const URL_END: &[u8] = b" \t\r\n\"'\\<>()[]{},";
 /// The number tokens of a vocabulary and each token's text, for [`DigitShuffle::apply`].
 #[derive(Debug, Clone)]
 pub struct DigitShuffle {
-    /// Every token spelled with ASCII digits only (one per digit, or runs of up to three with `numbers =
-    /// "chunks"`), by id and by text.
-    numbers: HashMap<u32, String>,
+    /// The id of every spelling made of ASCII digits only (one per digit, or runs of up to three with `numbers =
+    /// "chunks"`); the lowest id where two ids spell the same.
     by_text: HashMap<String, u32>,
     /// The decoded text of every token id (byte-level pieces that are not whole UTF-8 come out lossy, which
-    /// does not matter for finding ASCII URLs).
+    /// does not matter for finding ASCII URLs or digits).
     text: Vec<String>,
+}
+
+fn is_number(t: &str) -> bool {
+    !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit())
 }
 
 impl DigitShuffle {
@@ -34,17 +37,11 @@ impl DigitShuffle {
     }
 
     fn from_texts(text: Vec<String>) -> DigitShuffle {
-        let is_number = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
-        let numbers: HashMap<u32, String> =
-            (0u32..).zip(&text).filter(|(_, t)| is_number(t)).map(|(id, t)| (id, t.clone())).collect();
-        // The lowest id wins if two ids spell the same digits.
         let mut by_text = HashMap::new();
-        let mut ids: Vec<&u32> = numbers.keys().collect();
-        ids.sort_unstable();
-        for id in ids {
-            by_text.entry(numbers[id].clone()).or_insert(*id);
+        for (id, t) in (0u32..).zip(&text).filter(|(_, t)| is_number(t)) {
+            by_text.entry(t.clone()).or_insert(id);
         }
-        DigitShuffle { numbers, by_text, text }
+        DigitShuffle { by_text, text }
     }
 
     /// Which tokens of `ids` lie (even partly) inside a URL (`http://` or `https://` up to a [`URL_END`] byte).
@@ -82,7 +79,7 @@ impl DigitShuffle {
         ids.append(&mut seq.response_ids);
         let url = self.in_url(&ids);
         for (id, keep) in ids.iter_mut().zip(url) {
-            let Some(digits) = self.numbers.get(id).filter(|_| !keep) else { continue };
+            let Some(digits) = self.text.get(*id as usize).filter(|t| !keep && is_number(t)) else { continue };
             let mapped: String = digits.bytes().map(|b| char::from(b'0' + perm[usize::from(b - b'0')] as u8)).collect();
             if let Some(&to) = self.by_text.get(&mapped) {
                 *id = to;

@@ -83,9 +83,10 @@ pub enum SnapshotCommand {
     },
     /// Rebuild the search index from the database and rewrite the manifest (after a crash or interruption).
     Repair { dir: PathBuf },
-    /// Rebuild the search index with the current ranking (v3: v2's scores with near-duplicate pages collapsed).
-    /// Snapshots made before keep their ranking (v1 or v2), so searches replay exactly as recorded, until this:
-    /// afterwards BM25 answers (unrecorded searches) change.
+    /// Rebuild the search index with the current ranking (v4: v3's scores and collapsed near-duplicates, with
+    /// translations, code listings and identifier titles weighed). Snapshots made before keep their ranking (v1,
+    /// v2 or v3), so searches replay exactly as recorded, until this: afterwards BM25 answers (unrecorded
+    /// searches) change.
     Reindex { dir: PathBuf },
     /// Merge the search index into one segment and compact the database into one sorted run per column family:
     /// faster BM25 and lookups on a snapshot that is done growing (before serving).

@@ -30,11 +30,14 @@ const ITEM: &str = "                - ";
 /// A node of scraper's tree (`ego_tree::NodeRef<Node>`, named through `ElementRef` so ego_tree is no dependency).
 type NodeRef<'a> = <ElementRef<'a> as Deref>::Target;
 
-/// Title and main text of a page, as indexed and shown to the agent.
+/// Title and main text of a page, as indexed and shown to the agent, and the language the page declares.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Extracted {
     pub title: String,
     pub text: String,
+    /// The primary language subtag of the root element's `lang` (or `xml:lang`) attribute, lowercase (`pt-BR`
+    /// -> `pt`); None when the page declares none or an invalid one.
+    pub lang: Option<String>,
 }
 
 /// Main content of an HTML document as markdown-ish text.
@@ -50,7 +53,15 @@ pub fn extract_html(html: &str) -> Extracted {
     };
     let mut writer = Writer::default();
     walk(root, &mut writer);
-    Extracted { title: truncate(title, MAX_TITLE_BYTES), text: writer.finish() }
+    Extracted { title: truncate(title, MAX_TITLE_BYTES), text: writer.finish(), lang: scan.lang }
+}
+
+/// The primary subtag of a BCP 47 language tag, lowercase: 2-3 ASCII letters (`en`, `pt` of `pt-BR`, `yue`);
+/// None for anything else (empty, `x-klingon`, `und`, a sentence).
+pub fn primary_language(tag: &str) -> Option<String> {
+    let primary = tag.trim().split(['-', '_']).next()?;
+    let valid = (2..=3).contains(&primary.len()) && primary.bytes().all(|b| b.is_ascii_alphabetic());
+    Some(primary.to_ascii_lowercase()).filter(|p| valid && p != "und")
 }
 
 /// Dispatch on content type: text/html or application/xhtml+xml (or an unknown type whose body starts with `<`
@@ -72,7 +83,8 @@ pub fn extract_body(body: &[u8], content_type: Option<&str>) -> Extracted {
     } else if is_html {
         extract_html(&decode_body(body, content_type))
     } else if is_text {
-        Extracted { title: String::new(), text: truncate(decode_body(body, content_type), MAX_TEXT_BYTES) }
+        let text = truncate(decode_body(body, content_type), MAX_TEXT_BYTES);
+        Extracted { title: String::new(), text, lang: None }
     } else {
         Extracted::default()
     }
@@ -152,6 +164,8 @@ struct Scan<'a> {
     og_title: Option<String>,
     h1: Option<NodeRef<'a>>,
     body: Option<NodeRef<'a>>,
+    /// The declared language of the root `<html>` element.
+    lang: Option<String>,
     /// How many dropped elements enclose the current node.
     dropped: usize,
     /// `<main>`, `<article>` and `role="main"` elements being visited, innermost last, with their text so far.
@@ -181,6 +195,10 @@ impl<'a> Visitor<'a> for Scan<'a> {
             }
             "h1" if self.h1.is_none() => self.h1 = Some(node),
             "body" if self.body.is_none() => self.body = Some(node),
+            "html" if self.lang.is_none() => {
+                let tag = el.attr("lang").or_else(|| el.attrs().find(|(n, _)| *n == "xml:lang").map(|(_, v)| v));
+                self.lang = tag.and_then(primary_language);
+            }
             _ => {}
         }
         if self.dropped > 0 || is_dropped(el) {

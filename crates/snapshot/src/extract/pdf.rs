@@ -17,7 +17,7 @@ pub fn extract_pdf(body: &[u8], max_text: usize) -> Extracted {
     let mut text = lines.join("\n").trim().to_string();
     text.truncate((0..=max_text.min(text.len())).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0));
     let title = text.lines().find(|l| !l.is_empty()).unwrap_or("").chars().take(200).collect();
-    Extracted { title, text }
+    Extracted { title, text, lang: None }
 }
 
 /// Installs (once) a panic hook that stays silent for panics raised inside the PDF crates, which

@@ -206,7 +206,7 @@ fn charset_from_bom_and_fallbacks() {
 #[test]
 fn extract_body_dispatches_on_content_type() {
     let html = b"<!doctype html><title>T</title><p>Hello</p>";
-    let page = Extracted { title: "T".into(), text: "Hello".into() };
+    let page = Extracted { title: "T".into(), text: "Hello".into(), lang: None };
     assert_eq!(extract_body(html, Some("text/html; charset=utf-8")), page);
     assert_eq!(extract_body(html, Some("application/xhtml+xml")), page);
     assert_eq!(extract_body(html, Some("TEXT/HTML")), page);
@@ -215,7 +215,7 @@ fn extract_body_dispatches_on_content_type() {
     assert_eq!(extract_body(b"<p>Hello</p>", Some("garbage")).text, "Hello");
     for ct in ["text/plain", "text/markdown; charset=utf-8", "application/json", "text/csv"] {
         let got = extract_body(b"<b>raw</b> \xc3\xa9", Some(ct));
-        assert_eq!(got, Extracted { title: String::new(), text: "<b>raw</b> é".into() }, "{ct}");
+        assert_eq!(got, Extracted { title: String::new(), text: "<b>raw</b> é".into(), lang: None }, "{ct}");
     }
     assert_eq!(extract_body(b"caf\xe9", Some("text/plain; charset=latin1")).text, "café");
     for ct in [Some("image/png"), Some("application/pdf"), Some("application/octet-stream"), None] {
@@ -306,5 +306,24 @@ proptest::proptest! {
         proptest::prop_assert!(body.is_empty() || !decoded.is_empty());
         let _ = extract_body(&body, Some(&ct));
         let _ = extract_body(&body, None);
+    }
+}
+
+#[test]
+fn the_declared_language_is_the_root_elements_primary_subtag() {
+    let lang = |html: &str| extract_html(html).lang;
+    assert_eq!(lang("<html lang=\"en\"><p>x</p>"), Some("en".into()));
+    assert_eq!(lang("<html lang=\" pt-BR \"><p>x</p>"), Some("pt".into()));
+    assert_eq!(lang("<html xml:lang=\"JA\"><p>x</p>"), Some("ja".into()));
+    assert_eq!(lang("<html lang=\"zh_Hans\" xml:lang=\"fr\"><p>x</p>"), Some("zh".into()), "lang wins");
+    for undeclared in [
+        "<p>x</p>",
+        "<html lang=\"\">",
+        "<html lang=\"und\">",
+        "<html lang=\"english please\">",
+        "<html lang=\"x-klingon\">",
+        "<html><body><div lang=\"de\">x</div>",
+    ] {
+        assert_eq!(lang(undeclared), None, "{undeclared}");
     }
 }

@@ -1,5 +1,6 @@
 //! The snapshot's tantivy index: one document per URL (its latest page capture) with url, title and body (and,
-//! from ranking v2, the URL path; from v3, the body's near-duplicate fingerprint), BM25 search with deterministic
+//! from ranking v2, the URL path; from v3, the body's near-duplicate fingerprint; from v4, the page classes), BM25
+//! search with deterministic
 //! ranking (ties broken by SURT key) and snippets. An index ranks by the rule its schema was built with
 //! ([`Ranking`]). Owns `index/`; never reads RocksDB itself (callers pass text in).
 use std::collections::BTreeMap;
@@ -13,6 +14,7 @@ use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, Searcher, TantivyDoc
 
 use super::analyzer::{self, TOKENIZER_V1, TOKENIZER_V2};
 pub use super::index_writer::PageIndexWriter;
+use super::page_class::{self, PageClasses};
 pub use super::query::ParsedQuery;
 use super::query::{parse_v1, parse_v2, ranking_of};
 pub use super::rank::Ranking;
@@ -40,6 +42,8 @@ pub(super) struct Fields {
     pub(super) path: Option<Field>,
     /// The body's near-duplicate fingerprint, a fast field (ranking v3).
     pub(super) fingerprint: Option<Field>,
+    /// The page's declared language and preformatted share, fast fields (ranking v4).
+    pub(super) classes: Option<(Field, Field)>,
 }
 
 /// One search hit, before the caller fetches text for its snippet.
@@ -69,6 +73,8 @@ pub struct PageIndex {
     query_words: TextAnalyzer,
     /// v3: collapses near-duplicates, with the fingerprint columns of the latest searcher generation.
     fingerprints: simhash::Collapser,
+    /// v4: reads the page classes, with the columns of the latest searcher generation.
+    classes: PageClasses,
 }
 
 impl PageIndex {
@@ -109,13 +115,15 @@ impl PageIndex {
             body: field("body")?,
             path: schema.get_field("path").ok(),
             fingerprint: schema.get_field(FINGERPRINT).ok(),
+            classes: schema.get_field(page_class::LANG).ok().zip(schema.get_field(page_class::PREFORMATTED).ok()),
         };
         let tokenizer = match schema.get_field_entry(fields.body).field_type() {
             FieldType::Str(options) => options.get_indexing_options().map(|o| o.tokenizer().to_string()),
             _ => None,
         };
-        let ranking =
-            tokenizer.as_deref().and_then(|t| ranking_of(t, fields.path.is_some(), fields.fingerprint.is_some()));
+        let (path, fingerprint, classes) =
+            (fields.path.is_some(), fields.fingerprint.is_some(), fields.classes.is_some());
+        let ranking = tokenizer.as_deref().and_then(|t| ranking_of(t, path, fingerprint, classes));
         let Some(ranking) = ranking else {
             let message = format!("unknown index schema (body analyzer {tokenizer:?}); made by a newer webtape?");
             return Err(Error::Index { path: dir.to_path_buf(), message });
@@ -123,8 +131,8 @@ impl PageIndex {
         let reader =
             index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(|e| index_error(dir, e))?;
         let query_words = analyzer::v2_unstemmed();
-        let fingerprints = simhash::Collapser::default();
-        Ok(PageIndex { index, reader, fields, path: dir.to_path_buf(), ranking, query_words, fingerprints })
+        let (fingerprints, classes) = (simhash::Collapser::default(), PageClasses::default());
+        Ok(PageIndex { index, reader, fields, path: dir.to_path_buf(), ranking, query_words, fingerprints, classes })
     }
 
     /// The ranking rule this index was built with.
@@ -158,7 +166,7 @@ impl PageIndex {
         match (self.ranking.fielded(), f.path) {
             (true, Some(path)) => {
                 let mut stemmer = self.index.tokenizers().get(TOKENIZER_V2).expect("tokenizer registered at open");
-                parse_v2(&mut self.query_words.clone(), &mut stemmer, query, [f.title, f.body, path])
+                parse_v2(&mut self.query_words.clone(), &mut stemmer, query, [f.title, f.body, path], self.ranking)
             }
             _ => {
                 let mut analyzer = self.index.tokenizers().get(TOKENIZER_V1).expect("tokenizer registered at open");
@@ -200,17 +208,22 @@ impl PageIndex {
     }
 
     fn search_v2(&self, searcher: &Searcher, query: &ParsedQuery, k: usize, path: Field) -> Result<Vec<IndexHit>> {
-        let n = candidates(k);
+        let n = candidates(k, self.ranking);
         let addresses = self.top_docs(searcher, query, n)?;
         let fields = [self.fields.title, self.fields.body, path];
-        let scores = v2_scores(searcher, fields, &query.clauses, query.words, &addresses).map_err(|e| self.err(e))?;
+        let mut scores =
+            v2_scores(searcher, fields, &query.clauses, query.words, &addresses).map_err(|e| self.err(e))?;
         let mut order: Vec<usize> = (0..addresses.len()).collect();
         let mut surts = BTreeMap::new();
         self.order_by(searcher, &addresses, &mut order, &mut surts, |i| scores[i].first)?;
         order.truncate(n);
+        if self.fields.classes.is_some() {
+            let weights = self.classes.weights(searcher, &addresses, query.ascii).map_err(|e| self.err(e))?;
+            scores.iter_mut().zip(weights).for_each(|(s, w)| s.last *= w);
+        }
         self.order_by(searcher, &addresses, &mut order, &mut surts, |i| scores[i].last)?;
-        if let Some(field) = self.fields.fingerprint {
-            order = self.fingerprints.collapse(searcher, field, &addresses, order).map_err(|e| self.err(e))?;
+        if self.fields.fingerprint.is_some() {
+            order = self.fingerprints.collapse(searcher, &addresses, order).map_err(|e| self.err(e))?;
         }
         order.truncate(k);
         let hit = |i: usize| -> Result<IndexHit> {

@@ -1,7 +1,10 @@
 //! Tests of `index` (and its analyzers and ranking rules): rankings and scores do not depend on the order pages
-//! were indexed in, for either ranking; v1 indexes keep ranking by v1; what v2 adds ranks as it should.
+//! were indexed in, for every ranking; v1 indexes keep ranking by v1; what v2, v3 and v4 add ranks as it should.
 use super::*;
+use crate::snapshot::record::PageText;
 use crate::snapshot::{analyzer, rank};
+
+const ALL: [Ranking; 4] = [Ranking::V1, Ranking::V2, Ranking::V3, Ranking::V4];
 
 const WORDS: [&str; 12] =
     ["mining", "company", "river", "castle", "album", "founder", "north", "harbour", "glass", "opera", "tower", "salt"];
@@ -25,7 +28,11 @@ fn build(dir: &Path, order: &[usize], batch: usize, ranking: Ranking) -> PageInd
     for chunk in order.chunks(batch) {
         for &i in chunk {
             let (surt, title, body) = page(i);
-            writer.upsert(&surt, surt.as_bytes(), &format!("http://sim/wiki/p{i:04}"), &title, &body).unwrap();
+            // Some pages declare a language and some are listings, so v4's weights take part too.
+            let lang = [None, Some("de"), Some("en")][i % 3].map(str::to_string);
+            let text = if i % 7 == 0 { format!("```\n{body}\n```") } else { body };
+            let url = format!("http://sim/wiki/p{i:04}");
+            writer.upsert(&surt, surt.as_bytes(), &url, &PageText { title, text, lang }).unwrap();
         }
         writer.commit("x").unwrap();
     }
@@ -36,7 +43,7 @@ fn build(dir: &Path, order: &[usize], batch: usize, ranking: Ranking) -> PageInd
 
 #[test]
 fn scores_and_rankings_do_not_depend_on_indexing_order() {
-    for ranking in [Ranking::V1, Ranking::V2, Ranking::V3] {
+    for ranking in ALL {
         same_answers_in_any_order(ranking);
     }
 }
@@ -67,11 +74,18 @@ fn same_answers_in_any_order(ranking: Ranking) {
 
 /// An index (ranking `ranking`) of `pages`: (url, title, body).
 fn index_of(dir: &Path, ranking: Ranking, pages: &[(&str, &str, &str)]) -> PageIndex {
+    let pages: Vec<_> = pages.iter().map(|&(u, t, b)| (u, t, b, None)).collect();
+    index_in_languages(dir, ranking, &pages)
+}
+
+/// An index (ranking `ranking`) of `pages`: (url, title, body, declared language).
+fn index_in_languages(dir: &Path, ranking: Ranking, pages: &[(&str, &str, &str, Option<&str>)]) -> PageIndex {
     let index = PageIndex::create_with(dir, ranking).unwrap();
     let mut writer = index.writer().unwrap();
-    for (url, title, body) in pages {
+    for (url, title, body, lang) in pages {
         let surt = crate::snapshot::surt_key(url).unwrap();
-        writer.upsert(&surt, surt.as_bytes(), url, title, body).unwrap();
+        let text = PageText { title: title.to_string(), text: body.to_string(), lang: lang.map(str::to_string) };
+        writer.upsert(&surt, surt.as_bytes(), url, &text).unwrap();
     }
     writer.commit("x").unwrap();
     writer.finish().unwrap();
@@ -216,6 +230,48 @@ fn v3_shows_one_of_near_duplicate_pages_and_v2_all() {
 }
 
 #[test]
+fn v4_weighs_translations_listings_and_titles_named_by_an_identifier() {
+    let dir = tempfile::tempdir().unwrap();
+    let fill = filler(40);
+    let prose = "The borrowed value does not live long enough: it is dropped while still borrowed.";
+    let listing = "```\n// error: borrowed value does not live long enough\nlet r; { let x = 5; r = &x; }\n```";
+    let pages = [
+        (
+            "http://a.test/es/lifetimes",
+            "Vida",
+            "El valor prestado: borrowed value does not live long enough; vive poco. \
+            borrowed value",
+            Some("es"),
+        ),
+        ("http://a.test/src/borrowck.rs", "borrowck.rs", listing, Some("en")),
+        ("http://a.test/lifetimes", "Lifetimes", prose, Some("en")),
+        ("http://a.test/error/E0597", "E0597", "E0597: a value was dropped while it was still borrowed.", None),
+        ("http://a.test/bindings", "Bindings", "A value found in this scope is a binding.", None),
+    ];
+    let mut all: Vec<_> = pages.to_vec();
+    // Every 20th filler page also finds a value in its scope: those words are commoner than the identifier.
+    let scoped: Vec<String> = (0..fill.len()).map(|i| format!("{} a value found in its scope", fill[i].2)).collect();
+    let body = |i: usize| if i.is_multiple_of(20) { scoped[i].as_str() } else { fill[i].2.as_str() };
+    all.extend(fill.iter().enumerate().map(|(i, (u, t, _))| (u.as_str(), t.as_str(), body(i), None)));
+    let (v3, v4) = (dir.path().join("v3"), dir.path().join("v4"));
+    let index = |d: &Path, r| {
+        std::fs::create_dir(d).unwrap();
+        index_in_languages(d, r, &all)
+    };
+    let (v3, v4) = (index(&v3, Ranking::V3), index(&v4, Ranking::V4));
+    let query = "borrowed value does not live long enough";
+    let first = |i: &PageIndex, q: &str| urls(i, q, 1).remove(0);
+    assert_ne!(first(&v3, query), "http://a.test/lifetimes", "v3 ranks a translation or a listing first");
+    assert_eq!(first(&v4, query), "http://a.test/lifetimes", "v4: English prose before both");
+    assert_eq!(urls(&v4, query, 3).len(), 3, "weighed down, not left out");
+    let spanish = "valor prestado vive poco borrowed";
+    assert_eq!(first(&v4, &format!("{spanish} ¿qué?")), "http://a.test/es/lifetimes", "a non-ASCII query: no weight");
+    let code = "E0597 value found in this scope";
+    assert_ne!(first(&v3, code), "http://a.test/error/E0597", "v3: the common words win");
+    assert_eq!(first(&v4, code), "http://a.test/error/E0597", "v4: the title the identifier names");
+}
+
+#[test]
 fn pairs_within_counts_followers_inside_the_window() {
     assert_eq!(rank::pairs_within(&[1, 10, 20], &[2, 15, 40], 4), 1);
     assert_eq!(rank::pairs_within(&[1, 10, 20], &[2, 14, 24], 4), 3);
@@ -226,7 +282,7 @@ fn pairs_within_counts_followers_inside_the_window() {
 #[test]
 fn an_index_keeps_the_ranking_it_was_made_with() {
     let dir = tempfile::tempdir().unwrap();
-    for ranking in [Ranking::V1, Ranking::V2, Ranking::V3] {
+    for ranking in ALL {
         let d = dir.path().join(ranking.name());
         std::fs::create_dir(&d).unwrap();
         drop(index_of(&d, ranking, &[("http://a.test/", "t", "b")]));
@@ -248,7 +304,7 @@ fn v2_snippets_show_the_passage_that_matched_even_deep_in_a_long_page() {
     let long =
         format!("{}\nThe dedup method removes consecutive repeated elements.\n", "filler words here. ".repeat(5000));
     let fill = filler(10);
-    for ranking in [Ranking::V1, Ranking::V2, Ranking::V3] {
+    for ranking in ALL {
         let d = dir.path().join(ranking.name());
         std::fs::create_dir(&d).unwrap();
         let index = index_of(&d, ranking, &with_filler(&[("http://a.test/vec", "Vec", &long)], &fill));
@@ -257,7 +313,7 @@ fn v2_snippets_show_the_passage_that_matched_even_deep_in_a_long_page() {
         let (snippet, highlights) = index.snippets(&query, &[(&long, hits[0].focus)], 120).unwrap().remove(0);
         match ranking {
             Ranking::V1 => assert!(!snippet.contains("dedup"), "v1 looks at the first 64 KiB: {snippet:?}"),
-            Ranking::V2 | Ranking::V3 => {
+            Ranking::V2 | Ranking::V3 | Ranking::V4 => {
                 assert!(snippet.contains("removes consecutive repeated elements"), "{snippet:?}");
                 let marked: Vec<&str> = highlights.iter().map(|r| &snippet[r.clone()]).collect();
                 assert_eq!(marked, ["removes", "consecutive", "repeated", "elements"]);

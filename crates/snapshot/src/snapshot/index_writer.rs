@@ -1,12 +1,13 @@
 //! [`PageIndexWriter`]: adds, replaces and removes documents of a [`PageIndex`] (one per URL), commits with a
 //! payload, merges segments. Documents carry the fields of the index's schema (the URL path from ranking v2, the
-//! fingerprint from v3).
+//! fingerprint from v3, the page classes from v4).
 use std::path::PathBuf;
 
 use tantivy::{TantivyDocument, Term};
 
 use super::index::{index_error, Fields, PageIndex};
-use super::{analyzer, simhash};
+use super::record::PageText;
+use super::{analyzer, page_class, simhash};
 use crate::error::Result;
 
 /// Adds and replaces documents; changes become visible at [`PageIndexWriter::commit`].
@@ -18,8 +19,8 @@ pub struct PageIndexWriter {
 
 impl PageIndexWriter {
     /// Makes `key` the document for `surt`, replacing any earlier one.
-    pub fn upsert(&self, surt: &str, key: &[u8], url: &str, title: &str, body: &str) -> Result<()> {
-        let f = self.fields;
+    pub fn upsert(&self, surt: &str, key: &[u8], url: &str, text: &PageText) -> Result<()> {
+        let (f, title, body) = (self.fields, text.title.as_str(), text.text.as_str());
         self.writer.delete_term(Term::from_field_text(f.surt, surt));
         let mut doc = TantivyDocument::default();
         doc.add_text(f.surt, surt);
@@ -33,8 +34,17 @@ impl PageIndexWriter {
         if let Some(fingerprint) = f.fingerprint {
             doc.add_u64(fingerprint, simhash::fingerprint(body));
         }
+        if let Some((lang, preformatted)) = f.classes {
+            doc.add_u64(lang, page_class::lang_code(text.lang.as_deref()));
+            doc.add_u64(preformatted, page_class::preformatted_permille(body));
+        }
         self.writer.add_document(doc).map_err(|e| index_error(&self.path, e))?;
         Ok(())
+    }
+
+    /// Whether documents carry page classes (ranking v4), so the caller should know each page's language.
+    pub fn keeps_classes(&self) -> bool {
+        self.fields.classes.is_some()
     }
 
     /// Removes every document (before a rebuild).

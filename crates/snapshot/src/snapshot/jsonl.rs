@@ -144,7 +144,7 @@ fn prepare_line(
         fetch_error: None,
         doc_id: Some(id),
     };
-    let text = PageText { title, text: body_text.to_string() };
+    let text = PageText { title, text: body_text.to_string(), lang: None };
     PreparedPage::new(capture, Some(contents.as_bytes()), Some(text)).map(Some).map_err(|e| e.to_string())
 }
 

@@ -3,6 +3,7 @@
 mod analyzer;
 mod arc;
 pub mod canon;
+mod columns;
 mod digest;
 mod export_text;
 mod handle;
@@ -12,6 +13,7 @@ mod index_writer;
 mod jsonl;
 mod manifest;
 mod merge;
+mod page_class;
 mod prepared;
 mod query;
 mod rank;

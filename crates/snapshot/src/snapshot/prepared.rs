@@ -33,7 +33,7 @@ impl PreparedPage {
             (Some(t), _) => t,
             (None, Some(b)) if capture.fetch_error.is_none() => {
                 let e = extract::extract_body(b, capture.content_type.as_deref());
-                PageText { title: e.title, text: e.text }
+                PageText { title: e.title, text: e.text, lang: e.lang }
             }
             _ => PageText::default(),
         };

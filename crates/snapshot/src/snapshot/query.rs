@@ -5,7 +5,7 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::Term;
 
-use super::rank::{Clause, Ranking, Slot, BOOSTS};
+use super::rank::{Clause, Ranking, Slot, BOOSTS, IDENTIFIER_TITLE_BOOST};
 
 /// English function words left out of queries (not of the index), as BM25 retrievers such as bm25s do.
 const STOPWORDS: [&str; 33] = [
@@ -23,11 +23,13 @@ pub struct ParsedQuery {
     /// v2: its clauses (word × field) in query order, and the number of words.
     pub(super) clauses: Vec<Clause>,
     pub(super) words: usize,
+    /// Whether the query is written in ASCII ([`super::page_class::ascii_query`]; v4 weighs languages then).
+    pub(super) ascii: bool,
 }
 
 impl ParsedQuery {
     fn empty() -> ParsedQuery {
-        ParsedQuery { query: Box::new(EmptyQuery), terms: Vec::new(), clauses: Vec::new(), words: 0 }
+        ParsedQuery { query: Box::new(EmptyQuery), terms: Vec::new(), clauses: Vec::new(), words: 0, ascii: true }
     }
 }
 
@@ -60,18 +62,20 @@ pub(super) fn parse_v1(analyzer: &mut TextAnalyzer, text: &str, title: Field, bo
         .iter()
         .map(|t| (Occur::Should, Box::new(TermQuery::new(t.clone(), IndexRecordOption::WithFreqs)) as Box<dyn Query>))
         .collect();
-    ParsedQuery { query: Box::new(BooleanQuery::new(clauses)), terms, clauses: Vec::new(), words: 0 }
+    ParsedQuery { query: Box::new(BooleanQuery::new(clauses)), terms, clauses: Vec::new(), words: 0, ascii: true }
 }
 
 /// Ranking v2: the words (code-aware, function words dropped, then stemmed) may match in the title, body or URL
 /// path, each field with its weight. The query (a flat union of boosted term queries, so block-max WAND applies)
 /// covers the title and body; the path clauses are kept for the final score of the candidates.
-/// `fields` in [`Slot`] order.
+/// `fields` in [`Slot`] order. With `ranking` v4, a word that mixes ASCII letters and digits weighs
+/// [`IDENTIFIER_TITLE_BOOST`] more in the title.
 pub(super) fn parse_v2(
     words_analyzer: &mut TextAnalyzer,
     stemmer: &mut TextAnalyzer,
     text: &str,
     fields: [Field; 3],
+    ranking: Ranking,
 ) -> ParsedQuery {
     let mut words: Vec<String> = Vec::new();
     for word in query_words(words_analyzer, text) {
@@ -86,8 +90,11 @@ pub(super) fn parse_v2(
     }
     let mut clauses = Vec::with_capacity(words.len() * 3);
     for (word, text) in words.iter().enumerate() {
+        let names = ranking.classifies() && is_identifier(text);
         for slot in [Slot::Title, Slot::Body, Slot::Path] {
-            clauses.push(Clause { term: Term::from_field_text(fields[slot as usize], text), slot, word });
+            let term = Term::from_field_text(fields[slot as usize], text);
+            let extra = if names && slot == Slot::Title { IDENTIFIER_TITLE_BOOST } else { 0.0 };
+            clauses.push(Clause { term, slot, word, weight: BOOSTS[slot as usize] + extra });
         }
     }
     // The URL path only rescores the candidates: in the first stage its clauses would add a third of the terms
@@ -100,16 +107,23 @@ pub(super) fn parse_v2(
             (Occur::Should, Box::new(BoostQuery::new(term, BOOSTS[c.slot as usize])) as Box<dyn Query>)
         })
         .collect();
-    ParsedQuery { query: Box::new(BooleanQuery::new(query)), terms: Vec::new(), clauses, words: words.len() }
+    let ascii = super::page_class::ascii_query(text);
+    ParsedQuery { query: Box::new(BooleanQuery::new(query)), terms: Vec::new(), clauses, words: words.len(), ascii }
+}
+
+/// Whether an analysed word mixes ASCII letters and digits (`e0425`, `u32`, `x86`): it names something.
+fn is_identifier(word: &str) -> bool {
+    word.bytes().any(|b| b.is_ascii_alphabetic()) && word.bytes().any(|b| b.is_ascii_digit())
 }
 
 /// Which ranking an index follows, from its body field's analyzer and whether it has the URL path and
 /// fingerprint fields (v3 analyses as v2 does and adds the fingerprint).
-pub(super) fn ranking_of(tokenizer: &str, path: bool, fingerprint: bool) -> Option<Ranking> {
-    match (tokenizer, path, fingerprint) {
-        (super::analyzer::TOKENIZER_V1, false, false) => Some(Ranking::V1),
-        (super::analyzer::TOKENIZER_V2, true, false) => Some(Ranking::V2),
-        (super::analyzer::TOKENIZER_V2, true, true) => Some(Ranking::V3),
+pub(super) fn ranking_of(tokenizer: &str, path: bool, fingerprint: bool, classes: bool) -> Option<Ranking> {
+    match (tokenizer, path, fingerprint, classes) {
+        (super::analyzer::TOKENIZER_V1, false, false, false) => Some(Ranking::V1),
+        (super::analyzer::TOKENIZER_V2, true, false, false) => Some(Ranking::V2),
+        (super::analyzer::TOKENIZER_V2, true, true, false) => Some(Ranking::V3),
+        (super::analyzer::TOKENIZER_V2, true, true, true) => Some(Ranking::V4),
         _ => None,
     }
 }

@@ -100,6 +100,10 @@ pub struct HttpCapture {
 pub struct PageText {
     pub title: String,
     pub text: String,
+    /// The language the page declares (primary subtag, e.g. `en`), when it declares one; absent in records made
+    /// before webtape kept it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
 }
 
 /// The 14-digit `YYYYMMDDhhmmss` form of an RFC 3339 time, as used in keys and CDXJ.

@@ -2,11 +2,10 @@
 //! shingles, stored per document, so search can collapse pages that say the same thing under several URLs (a
 //! re-export, a copy in another crate or edition, a mirror). The index stores them; a [`Collapser`] drops the
 //! near-duplicates from a ranked list.
-use std::sync::{Arc, Mutex};
-
-use tantivy::columnar::Column;
-use tantivy::schema::Field;
 use tantivy::{DocAddress, Searcher};
+
+use super::columns::{self, ColumnCache};
+use super::rank::FINGERPRINT;
 
 /// Words per shingle.
 const SHINGLE: usize = 4;
@@ -53,49 +52,35 @@ pub fn near(a: u64, b: u64) -> bool {
     (a ^ b).count_ones() <= NEAR_DUPLICATE_BITS
 }
 
-/// Drops near-duplicates from ranked lists; keeps the fingerprint columns (one per segment, by segment ordinal) of
-/// the searcher generation it last saw, so they are opened once per reload, not per query.
-#[derive(Default)]
+/// Drops near-duplicates from ranked lists; keeps the fingerprint columns of the searcher generation it last saw.
 pub(super) struct Collapser {
-    columns: Mutex<Option<(u64, Columns)>>,
+    columns: ColumnCache,
 }
 
-/// The fingerprint column of every segment of one searcher, by segment ordinal.
-type Columns = Arc<Vec<Column<u64>>>;
+impl Default for Collapser {
+    fn default() -> Self {
+        Collapser { columns: ColumnCache::new(FINGERPRINT) }
+    }
+}
 
 impl Collapser {
-    /// `order` (indexes into `addresses`, best first) without the documents whose fingerprint (fast field `field`)
-    /// is near that of a better-ranked one.
+    /// `order` (indexes into `addresses`, best first) without the documents whose fingerprint is near that of a
+    /// better-ranked one.
     pub(super) fn collapse(
         &self,
         searcher: &Searcher,
-        field: Field,
         addresses: &[DocAddress],
         order: Vec<usize>,
     ) -> tantivy::Result<Vec<usize>> {
-        let columns = self.columns(searcher, field)?;
+        let columns = self.columns.get(searcher)?;
         let mut kept: Vec<(usize, u64)> = Vec::with_capacity(order.len());
         for i in order {
-            let DocAddress { segment_ord, doc_id } = addresses[i];
-            let print = columns.get(segment_ord as usize).and_then(|c| c.first(doc_id)).unwrap_or(0);
+            let print = columns::value(&columns, addresses[i]);
             if !kept.iter().any(|&(_, other)| near(print, other)) {
                 kept.push((i, print));
             }
         }
         Ok(kept.into_iter().map(|(i, _)| i).collect())
-    }
-
-    fn columns(&self, searcher: &Searcher, field: Field) -> tantivy::Result<Columns> {
-        let generation = searcher.generation().generation_id();
-        let mut cached = self.columns.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some((_, columns)) = cached.as_ref().filter(|(at, _)| *at == generation) {
-            return Ok(columns.clone());
-        }
-        let name = searcher.schema().get_field_name(field);
-        let opened = searcher.segment_readers().iter().map(|segment| segment.fast_fields().u64(name));
-        let columns = Arc::new(opened.collect::<tantivy::Result<Vec<_>>>()?);
-        *cached = Some((generation, columns.clone()));
-        Ok(columns)
     }
 }
 

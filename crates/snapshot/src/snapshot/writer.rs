@@ -7,7 +7,7 @@ use super::canon::SearchRequest;
 use super::index::{PageIndex, PageIndexWriter, Ranking};
 use super::manifest::{now_rfc3339, Counts, Manifest};
 use super::prepared::{PreparedPage, PutOutcome};
-use super::record::{self, HttpCapture, PageCapture, PageText, SearchCapture};
+use super::record::{self, HttpCapture, PageCapture, SearchCapture};
 use super::state::State;
 use super::store::{self, Store, CF_BLOBS, CF_HTTP, CF_META, CF_PAGES, CF_READER, CF_SEARCH, CF_TEXT};
 use super::{digest, rebuild};
@@ -106,8 +106,7 @@ impl SnapshotWriter {
         batch.put(CF_META, State::KEY, &self.state.encode());
         self.store.write(batch)?;
         if is_latest {
-            let PageText { title, text } = &page.text;
-            self.index_writer.upsert(&page.surt, &page.key, &page.capture.url, title, text)?;
+            self.index_writer.upsert(&page.surt, &page.key, &page.capture.url, &page.text)?;
         }
         Ok(PutOutcome::Added)
     }

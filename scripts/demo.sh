@@ -10,7 +10,7 @@
 #      same segment replayed with the web stopped: the same metrics, weights and run digest;
 #   7. digests: a second run prints the same ones.
 # Usage: scripts/demo.sh [CONFIG]   (CONFIG defaults to configs/demo.toml; env WEBTAPE (binary), SEED and
-# ENTITIES (the world), PORT (of the sim web), HASTY and WORDY (the expert's hasty and wordy shares, step 4a), LIVE_STEPS (of step 6)
+# ENTITIES (the world), PORT (of the sim web), HOST (its name in page URLs), HASTY and WORDY (the expert's hasty and wordy shares, step 4a), LIVE_STEPS (of step 6)
 # override)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +22,12 @@ ENTITIES=${ENTITIES:-300}
 # runs; the pretrained base was recorded on the same port.
 PORT=${PORT:-18088}
 LIVE_STEPS=${LIVE_STEPS:-2}
+# A host name for search results to link to instead of 127.0.0.1:PORT, fetched from the loopback port
+# (`--resolve`), so page URLs hold no digits; needs a base pretrained under the same name ([worlds] host in
+# configs/sim-base.toml). Measured with `wiki.sim` (see the README): worse, so empty by default.
+HOST=${HOST:-}
+NAMED=()
+[[ -z $HOST ]] || NAMED=(--resolve "$HOST=127.0.0.1:$PORT")
 # A share of two-hop questions on which the demonstrator is hasty: it answers with what the first page says instead
 # of searching on (`webtape expert --hasty-rate`). 0: a perfect demonstrator. Measured with 0.5 (see the README):
 # SFT learns the haste and GRPO does not unlearn it.
@@ -51,7 +57,7 @@ started=$SECONDS
 # Starts the sim web in the background (extra flags: faults); sets SIM (pid) and URL.
 start_sim() {
   local log=$1; shift
-  "$BIN" sim serve --port "$PORT" --seed "$SEED" --entities "$ENTITIES" "$@" > "$log" 2>&1 &
+  "$BIN" sim serve --port "$PORT" --seed "$SEED" --entities "$ENTITIES" ${HOST:+--link-base "http://$HOST"} "$@" > "$log" 2>&1 &
   SIM=$!
   for _ in $(seq 100); do grep -q "http://127.0.0.1:" "$log" 2>/dev/null && break; kill -0 $SIM 2>/dev/null || break; sleep 0.1; done
   URL=$(grep -o 'http://127.0.0.1:[0-9]*' "$log" | head -1 || true)
@@ -89,7 +95,7 @@ for path in sys.argv[1:]:
         queries += q["expert_queries"] + [q["question"]]
 print("\n".join(dict.fromkeys(queries)))
 EOF
-SERPER_API_KEY=demo "$BIN" record --provider serper --endpoint "$URL" --allow-private --queries "$RUN/queries.txt" \
+SERPER_API_KEY=demo "$BIN" record --provider serper --endpoint "$URL" --allow-private "${NAMED[@]}" --queries "$RUN/queries.txt" \
   --snapshot "$SNAP" --pages-per-query 3 --concurrency 32 --rate none --host-rate none --host-concurrency 0
 kill $SIM; wait $SIM 2>/dev/null || true
 trap - EXIT
@@ -168,7 +174,8 @@ LIVE=(--set "model.path=$START" --set "env.snapshot=$SNAP-live" --set train.sft_
 start_sim "$RUN/sim-live.log" --faults too-many,server-error,slow --fault-rate 0.3 --slow-ms 300 --retry-after 1
 trap 'kill $SIM 2>/dev/null || true' EXIT
 SERPER_API_KEY=demo "$BIN" train --config "$CONFIG" "${LIVE[@]}" --run-dir "$RUN/live-record" --mode record \
-  --provider serper --endpoint "$URL" --allow-private --rate none --host-rate none --host-concurrency 0 | tee "$RUN/live-record.log"
+  --provider serper --endpoint "$URL" --allow-private "${NAMED[@]}" --rate none --host-rate none \
+  --host-concurrency 0 | tee "$RUN/live-record.log"
 faults=$(curl -s "$URL/__sim/stats" | python3 -c 'import json,sys; print(sum(json.load(sys.stdin).get("faults", {}).values()))' 2>/dev/null || echo "?")
 kill $SIM; wait $SIM 2>/dev/null || true
 trap - EXIT

@@ -156,7 +156,7 @@ fn config(a: &RunArgs) -> Result<ProxyConfig> {
         intercept: a.intercept.iter().map(|h| h.trim().to_ascii_lowercase()).filter(|h| !h.is_empty()).collect(),
         resolve: a.resolve.clone(),
         upstream_roots,
-        guard: Guard { allow_private: a.allow_private, allow_addrs: a.allow_addr.clone() },
+        guard: Guard { allow_private: a.allow_private, allow_addrs: a.allow_addr.clone(), ..Guard::default() },
         timeout: Duration::from_secs_f64(a.timeout),
         max_body: a.max_body,
         max_concurrency: a.max_concurrency,

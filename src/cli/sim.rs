@@ -124,8 +124,8 @@ pub fn run(command: SimCommand) -> Result<ExitCode> {
                 retry_after,
                 seed: fault_seed,
             };
-            let cfg = SimConfig { world: world.config(), faults, api_key, side_data };
-            serve(&cfg, link_base, SocketAddr::new(bind, port))
+            let cfg = SimConfig { world: world.config(), faults, api_key, side_data, link_base };
+            serve(&cfg, SocketAddr::new(bind, port))
         }
         SimCommand::Questions { world, split, out } => {
             let world = World::generate(&world.config())?;
@@ -167,8 +167,8 @@ fn write_out(out: Option<PathBuf>, text: &str) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn serve(cfg: &SimConfig, link_base: Option<String>, addr: SocketAddr) -> Result<ExitCode> {
-    let state = std::sync::Arc::new(sim::SimState::new(cfg)?.with_link_base(link_base));
+fn serve(cfg: &SimConfig, addr: SocketAddr) -> Result<ExitCode> {
+    let state = std::sync::Arc::new(sim::SimState::new(cfg)?);
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;

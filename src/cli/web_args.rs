@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use webtape::web::guard::Resolve;
 use webtape::web::{parse_rate, FetchConfig, Guard, ProviderKind, RetryPolicy, Searcher};
 
 #[derive(Args)]
@@ -48,6 +49,11 @@ pub struct WebArgs {
     /// Allow this one internal address (IP:PORT) while keeping the guard on for everything else; repeatable.
     #[arg(long)]
     pub allow_addr: Vec<SocketAddr>,
+    /// Fetch pages of HOST from IP:PORT instead of where DNS points (like curl's --resolve), e.g.
+    /// `wiki.sim=127.0.0.1:18088` for a sim web whose results link to `http://wiki.sim`; repeatable. The address is
+    /// checked by the guard like any other (loopback needs --allow-private or --allow-addr).
+    #[arg(long, value_name = "HOST=IP:PORT")]
+    pub resolve: Vec<Resolve>,
     /// Seed of the retry jitter.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -97,7 +103,11 @@ impl WebArgs {
             robots: !self.ignore_robots,
             host_concurrency: self.host_concurrency,
             host_rate: parse_rate(&self.host_rate).map_err(|m| anyhow::anyhow!("--host-rate: {m}"))?,
-            guard: Guard { allow_private: self.allow_private, allow_addrs: self.allow_addr.clone() },
+            guard: Guard {
+                allow_private: self.allow_private,
+                allow_addrs: self.allow_addr.clone(),
+                resolve: self.resolve.clone(),
+            },
         };
         Ok((searcher, fetch))
     }

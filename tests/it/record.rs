@@ -138,3 +138,40 @@ fn reads_parquet_question_files() {
     assert_eq!(qs[1].answers, vec!["Canberra".to_string()]);
     assert_eq!(qs[1].data_source.as_deref(), Some("nq"));
 }
+
+/// `--resolve HOST=IP:PORT`: a sim web whose results link to a host name with no DNS entry is recorded from its
+/// loopback port, under the host name; the guard still checks the given address.
+#[test]
+fn resolve_fetches_a_named_host_from_the_given_address() {
+    let sim = SimProc::start(&["--api-key", KEY, "--link-base", "http://wiki.sim"]);
+    let tmp = tempdir();
+    let queries = sim_questions(tmp.path(), 3);
+    let resolve = format!("wiki.sim={}", sim.addr());
+    let (snap, refused) = (tmp.path().join("snap"), tmp.path().join("refused"));
+    let summary = record(&sim, "serper", KEY, &queries, &snap, &["--pages-per-query", "2", "--resolve", &resolve]);
+    assert_eq!(summary["recorded"], 3, "{summary}");
+    assert_eq!(summary["page_failures"], serde_json::json!({}), "{summary}");
+    let snapshot = Snapshot::open(&snap).unwrap();
+    let q = &webtape::data::read_questions(&queries).unwrap()[0];
+    let capture = &snapshot.search_captures(&SearchRequest::new(&q.question)).unwrap()[0];
+    let url = &capture.results[0].url;
+    assert!(url.starts_with("http://wiki.sim/"), "{url}");
+    let page = snapshot.get_page(url, None).unwrap().expect("page recorded under its host name");
+    assert_eq!(page.capture.status, Some(200));
+    drop(snapshot);
+    // Without --allow-private the loopback address given for the name is refused like any other.
+    let mut cmd = webtape();
+    cmd.args(["record", "--provider", "serper", "--endpoint", &sim.url, "--queries", s(&queries)])
+        .args(["--snapshot", s(&refused), "--json", "--rate", "none", "--resolve", &resolve, "--retries", "0"])
+        .env("SERPER_API_KEY", KEY);
+    let out = cmd.output().unwrap();
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert_eq!(summary["page_failures"]["blocked"], summary["pages"], "{summary} {}", stderr(&out));
+    let snapshot = Snapshot::open(&refused).unwrap();
+    let page = snapshot.get_page(url, None).unwrap().expect("the refusal is recorded");
+    let error = page.capture.fetch_error.unwrap_or_default();
+    assert!(error.contains("wiki.sim is set to 127.0.0.1 (a loopback address)"), "{error}");
+    let out =
+        run(&["record", "--provider", "serper", "--queries", s(&queries), "--snapshot", "x", "--resolve", "wiki.sim"]);
+    assert!(stderr(&out).contains("expected HOST=IP:PORT"), "{}", stderr(&out));
+}

@@ -51,7 +51,7 @@ fn refused_behind_a_redirect() {
     let sim = SimProc::start(&[]);
     let addr: SocketAddr = sim.addr().parse().unwrap();
     // Allow the sim's own address only, as if it were a public site with an open redirect.
-    let guard = Guard { allow_private: false, allow_addrs: vec![addr] };
+    let guard = Guard { allow_private: false, allow_addrs: vec![addr], ..Guard::default() };
     let ok_page = fetch(guard.clone(), &format!("{}/redirect?to=/robots.txt", sim.url));
     assert_eq!(ok_page.capture.status, Some(200), "{:?}", ok_page.capture);
     assert_eq!(ok_page.capture.redirects, vec![format!("{}/robots.txt", sim.url)]);

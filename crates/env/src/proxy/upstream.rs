@@ -2,7 +2,6 @@
 //! sent it (credentials included, never stored), through the SSRF guard, with `--resolve` overrides and extra
 //! trusted roots for hosts with their own certificates. Asks for unencoded bodies, follows no redirects (the
 //! client does), reads bodies up to a size limit.
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::snapshot::canon::strip_secret_params;
 use crate::web::client::{self, Response};
 use crate::web::guard::GuardedResolver;
+pub use crate::web::guard::Resolve;
 use crate::web::{Guard, RetryPolicy};
 
 /// Request headers not forwarded: hop-by-hop ones, the proxy's own, and the ones the client library sets anew.
@@ -27,25 +27,6 @@ const NOT_FORWARDED: [&str; 10] = [
     "content-length",
     "accept-encoding",
 ];
-
-/// `HOST=IP:PORT`: connect to this address for `HOST` (like curl's `--resolve`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Resolve {
-    pub host: String,
-    pub addr: SocketAddr,
-}
-
-impl std::str::FromStr for Resolve {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Resolve, String> {
-        let (host, addr) = s.split_once('=').ok_or_else(|| format!("{s:?}: expected HOST=IP:PORT"))?;
-        let addr = addr.parse().map_err(|e| format!("{s:?}: {addr:?} is not IP:PORT ({e})"))?;
-        if host.is_empty() {
-            return Err(format!("{s:?}: no host before `=`"));
-        }
-        Ok(Resolve { host: host.to_ascii_lowercase(), addr })
-    }
-}
 
 /// Why a forwarded request got no response: the status the client is answered with, and the message.
 #[derive(Debug, Clone, PartialEq, Eq)]

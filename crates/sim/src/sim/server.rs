@@ -26,6 +26,9 @@ pub struct SimConfig {
     pub api_key: Option<String>,
     /// Search answers carry side data (answer boxes, knowledge panels, ...) built from their top hits.
     pub side_data: bool,
+    /// Where search results point (e.g. `http://wiki.sim`, fetched through `--resolve`); `None`: `http://` + the
+    /// Host the client used.
+    pub link_base: Option<String>,
 }
 
 /// Shared state of a running sim web.
@@ -53,14 +56,8 @@ impl SimState {
             attempts: Attempts::default(),
             api_key: cfg.api_key.clone(),
             side_data: cfg.side_data,
-            link_base: None,
+            link_base: cfg.link_base.as_ref().map(|b| b.trim_end_matches('/').to_string()),
         })
-    }
-
-    /// Search results point at `base` (e.g. `https://sim.test` behind a TLS front) instead of the Host used.
-    pub fn with_link_base(mut self, base: Option<String>) -> SimState {
-        self.link_base = base.map(|b| b.trim_end_matches('/').to_string());
-        self
     }
 }
 

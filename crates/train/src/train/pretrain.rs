@@ -22,8 +22,9 @@ use crate::model::codec::TextCodec;
 use crate::model::init::{corpus_from_snapshots, init_model, InitSpec};
 use crate::model::policy::{parse_device, Policy, DEFAULT_SHARD_BYTES};
 use crate::recorder::RecordConfig;
-use crate::sim::{FaultConfig, SimConfig, SimServer, World, WorldConfig};
+use crate::sim::{SimConfig, SimServer, World, WorldConfig};
 use crate::snapshot::Snapshot;
+use crate::web::guard::Resolve;
 use crate::web::{FetchConfig, Guard, ProviderKind, RetryPolicy, Searcher};
 
 /// Written into the finished base: how it was made.
@@ -40,6 +41,11 @@ pub struct Worlds {
     /// Loopback port of the sim web while recording. Page URLs carry it, so a base meant for the demo records on
     /// the demo's port (18088).
     pub port: u16,
+    /// Host name search results link to instead of `127.0.0.1:PORT` (e.g. `wiki.sim`), fetched from the loopback
+    /// port through the recorder's `resolve`: page URLs then hold no digits. A base meant for the demo uses the
+    /// demo's (`HOST` in scripts/demo.sh).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 /// `webtape model pretrain --config FILE`: a TOML file with these sections.
@@ -170,7 +176,8 @@ fn record_world(cfg: &PretrainConfig, seed: u64) -> Result<(PathBuf, World)> {
     let world_cfg = WorldConfig { seed, entities: cfg.worlds.entities, test_fraction: 0.2 };
     let world = World::generate(&world_cfg)?;
     let snapshot = cfg.work_dir.join(format!("world-{seed}"));
-    let sim = SimConfig { world: world_cfg, faults: FaultConfig::default(), api_key: None, side_data: false };
+    let link_base = cfg.worlds.host.as_ref().map(|h| format!("http://{h}"));
+    let sim = SimConfig { world: world_cfg, link_base, ..SimConfig::default() };
     let server = SimServer::start(&sim, SocketAddr::from(([127, 0, 0, 1], cfg.worlds.port))).map_err(|e| {
         Error::Config(format!("pretrain: cannot serve the sim web on port {} ({e}); is it in use?", cfg.worlds.port))
     })?;
@@ -179,7 +186,7 @@ fn record_world(cfg: &PretrainConfig, seed: u64) -> Result<(PathBuf, World)> {
     let fetch = FetchConfig {
         host_concurrency: 0,
         host_rate: None,
-        guard: Guard { allow_private: true, allow_addrs: Vec::new() },
+        guard: Guard { resolve: resolve(cfg), ..Guard::new(true) },
         ..FetchConfig::default()
     };
     let rc = RecordConfig {
@@ -193,6 +200,12 @@ fn record_world(cfg: &PretrainConfig, seed: u64) -> Result<(PathBuf, World)> {
     crate::recorder::record(&snapshot, &queries(&world), searcher, rc)?;
     drop(server);
     Ok((snapshot, world))
+}
+
+/// `host` fetched from the loopback port, when the worlds link to a host name.
+fn resolve(cfg: &PretrainConfig) -> Vec<Resolve> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], cfg.worlds.port));
+    cfg.worlds.host.iter().map(|h| Resolve { host: h.to_ascii_lowercase(), addr }).collect()
 }
 
 /// The scripted expert's full-reward trajectories on every world, tokenized by the checkpoint in `init`.

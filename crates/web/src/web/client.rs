@@ -59,9 +59,13 @@ pub fn api_client(timeout: Duration) -> Result<reqwest::Client> {
 }
 
 /// A client for pages: never follows redirects itself (the fetcher checks and records every hop), connects only
-/// to addresses the guard allows, decodes gzip/br/deflate.
+/// to addresses the guard allows (hosts in its `resolve` list at their given address), decodes gzip/br/deflate.
 pub fn page_client(timeout: Duration, guard: Arc<Guard>) -> Result<reqwest::Client> {
-    reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder();
+    for r in &guard.resolve {
+        builder = builder.resolve(&r.host, r.addr);
+    }
+    builder
         .user_agent(USER_AGENT)
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(10)))

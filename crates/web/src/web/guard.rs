@@ -16,6 +16,28 @@ pub struct Guard {
     pub allow_private: bool,
     /// Exact socket addresses allowed even though their class is refused (e.g. one internal test server).
     pub allow_addrs: Vec<SocketAddr>,
+    /// Hosts connected to at a given address instead of through DNS (`--resolve`, like curl's); the address is
+    /// still checked like any other.
+    pub resolve: Vec<Resolve>,
+}
+
+/// `HOST=IP:PORT`: connect to this address for `HOST` (like curl's `--resolve`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolve {
+    pub host: String,
+    pub addr: SocketAddr,
+}
+
+impl std::str::FromStr for Resolve {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Resolve, String> {
+        let (host, addr) = s.split_once('=').ok_or_else(|| format!("{s:?}: expected HOST=IP:PORT"))?;
+        let addr = addr.parse().map_err(|e| format!("{s:?}: {addr:?} is not IP:PORT ({e})"))?;
+        if host.is_empty() {
+            return Err(format!("{s:?}: no host before `=`"));
+        }
+        Ok(Resolve { host: host.to_ascii_lowercase(), addr })
+    }
 }
 
 /// Why an address is refused, or `None` when it is a public unicast address.
@@ -76,7 +98,7 @@ fn v6_class(ip: Ipv6Addr) -> Option<&'static str> {
 impl Guard {
     /// A guard that refuses private destinations unless `allow_private`.
     pub fn new(allow_private: bool) -> Guard {
-        Guard { allow_private, allow_addrs: Vec::new() }
+        Guard { allow_private, ..Guard::default() }
     }
 
     /// Checks the scheme and, when the host is an IP literal, the address. Host names are checked by
@@ -99,6 +121,9 @@ impl Guard {
     pub async fn check(&self, url: &Url) -> Result<()> {
         self.check_static(url)?;
         let Some(Host::Domain(domain)) = url.host() else { return Ok(()) };
+        if let Some(r) = self.resolve.iter().find(|r| r.host.eq_ignore_ascii_case(domain)) {
+            return self.check_addr(r.addr).map_err(|reason| blocked(url, format!("{domain} is set to {reason}")));
+        }
         if self.allow_private {
             return Ok(());
         }

@@ -6,9 +6,10 @@
 # of N pages merges the first ceil(N / 50,734) worlds (cached in bench-out/scale/tier-W) and optimizes the index.
 # At each size, in one run: record pages/s, disk bytes per page, merge and `snapshot optimize` time, `verify` time,
 # cold open of `serve` (to its first answer), its RSS idle and under load, /retrieve exact-hit and BM25-fallback
-# req/s, p50 and p99 at 256 connections (wrk on the same cores as the server, after a 3 s warm-up of each kind),
-# /browse p99 and a 4,096-call
-# DeepResearcher turn. Prints a table and the fitted growth slopes, draws docs/scale.png (when matplotlib is
+# req/s, p50 and p99 at 256 connections (wrk on the same cores as the server), /browse p99 and a 4,096-call
+# DeepResearcher turn. Each kind's load run follows one pass over all its queries (the steady state of a server that
+# has been answering a while); that first pass, cold after the dropped page cache, is reported too. Prints a table
+# and the fitted growth slopes, draws docs/scale.png (when matplotlib is
 # there), and ends with `scale: <pages> pages, exact p99 <ms> ms, bm25 p99 <ms> ms, rss <MB> MB` (largest size).
 # usage: scripts/bench_scale.sh [PAGES ...]   (default: 50000 500000 2000000; env SECS: seconds per load run (10);
 #        WEBTAPE: the binary; ENV_ONLY_WEBTAPE: the environment-only build, served too when it exists)
@@ -131,12 +132,16 @@ serve_run() {
   [[ -n $answered ]] || { cat "$t/serve-$tag.log"; echo "bench: $bin serve did not answer within a minute" >&2; exit 1; }
   local open_s; open_s=$(since "$s")
   local idle; idle=$(awk '/VmRSS/ {print $2 / 1024}' "/proc/$srv/status")
-  # The cold open is measured above; the load runs measure the steady state after a short warm-up of each kind.
+  # The cold open is measured above; the load runs measure the steady state after a pass over each kind's queries.
   local load=(wrk -t2 -c256 --latency -s benches/wrk/retrieve.lua "$url")
   for kind in exact bm25 browse; do
     local vars=(QUERIES="$t/$kind.txt")
     [[ $kind == browse ]] && vars=(URLS="$t/urls.txt")
-    env "${vars[@]}" "${load[@]}" -d3s > /dev/null
+    # First a pass over every query (URL) of the kind, as a server that has been answering a while has seen them:
+    # its figures (16 connections) are the first pass's, cold after the dropped page cache; then the steady state.
+    local pass=(python3 benches/py/warm_pass.py "$url" "$t/$kind.txt")
+    [[ $kind == browse ]] && pass=(python3 benches/py/warm_pass.py "$url" "$t/urls.txt" --browse)
+    "${pass[@]}" > "$t/pass-$tag-$kind.json"
     env "${vars[@]}" "${load[@]}" -d"${SECS}s" > "$t/wrk-$tag-$kind.txt"
   done
   [[ ${4:-} == turn ]] && SERVE_URL=$url QUERIES="$t/exact.txt" URLS="$t/urls.txt" \
@@ -145,7 +150,8 @@ serve_run() {
   kill "$srv"; wait "$srv" 2>/dev/null || true
   echo "{\"open\": \"$cold\", \"open_s\": $open_s, \"rss_idle_mb\": $idle, \"rss_peak_mb\": $peak,
     \"exact\": $(wrk_summary "$t/wrk-$tag-exact.txt"), \"bm25\": $(wrk_summary "$t/wrk-$tag-bm25.txt"),
-    \"browse\": $(wrk_summary "$t/wrk-$tag-browse.txt")}" > "$t/serve-$tag.json"
+    \"browse\": $(wrk_summary "$t/wrk-$tag-browse.txt"), \"exact_first\": $(cat "$t/pass-$tag-exact.json"),
+    \"bm25_first\": $(cat "$t/pass-$tag-bm25.json")}" > "$t/serve-$tag.json"
 }
 
 # Measures tier $1 (worlds) and writes $OUT/tier-$1/result.json: `serve` of $BIN, and of the environment-only build

@@ -39,19 +39,20 @@ pub struct Failed {
 pub struct Upstream {
     client: reqwest::Client,
     guard: Arc<Guard>,
-    resolve: Vec<Resolve>,
     max_body: u64,
 }
 
 impl Upstream {
-    /// A client with `timeout` per request that trusts the system roots plus `extra_roots` (PEM files' bytes).
+    /// A client with `timeout` per request that trusts the system roots plus `extra_roots` (PEM files' bytes);
+    /// `resolve` joins the guard's overrides, which it checks like resolved addresses.
     pub fn new(
-        guard: Guard,
+        mut guard: Guard,
         resolve: Vec<Resolve>,
         extra_roots: &[Vec<u8>],
         timeout: Duration,
         max_body: u64,
     ) -> Result<Upstream> {
+        guard.resolve.extend(resolve);
         let guard = Arc::new(guard);
         let mut builder = reqwest::Client::builder()
             .timeout(timeout)
@@ -66,21 +67,16 @@ impl Upstream {
                 .map_err(|e| Error::Config(format!("--upstream-ca: not a PEM certificate: {e}")))?;
             builder = builder.add_root_certificate(cert);
         }
-        for r in &resolve {
+        for r in &guard.resolve {
             builder = builder.resolve(&r.host, r.addr);
         }
         let client = builder.build().map_err(|e| Error::web("proxy upstream client", e.to_string()))?;
-        Ok(Upstream { client, guard, resolve, max_body })
+        Ok(Upstream { client, guard, max_body })
     }
 
     /// Checks `url` against the guard: an overridden host by its given address, any other after DNS.
     pub async fn check(&self, url: &Url) -> std::result::Result<(), Failed> {
-        let host = url.host_str().unwrap_or("").to_ascii_lowercase();
-        let refused = |message: String| Failed { status: 403, message };
-        match self.resolve.iter().find(|r| r.host == host) {
-            Some(r) => self.guard.check_addr(r.addr).map_err(|why| refused(format!("refused {host}: it is {why}"))),
-            None => self.guard.check(url).await.map_err(|e| refused(e.to_string())),
-        }
+        self.guard.check(url).await.map_err(|e| Failed { status: 403, message: e.to_string() })
     }
 
     /// Forwards one request; the response whatever its status, or why there was none.
